@@ -1,0 +1,1 @@
+"""radflow.adapters.fhir."""
