@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+
 class Settings(BaseSettings):
     """Every setting radflow reads; defaults run a demo center on SQLite under ./var."""
 

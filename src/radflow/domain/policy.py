@@ -1,0 +1,133 @@
+"""Access control: the one place that decides role × action × object.
+
+Every route and every service entry names an `Action`. `PERMISSIONS` says which roles may take
+it; `check` adds the object rule: a referring provider sees only orders they placed, are copied on
+or cover for; a patient only their own records (and a proxy only what was granted). Staff see
+the center's records (minimum necessary is enforced by which actions their role has).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+from radflow.domain.errors import Forbidden
+from radflow.domain.users import Principal, Role
+
+
+class Action(StrEnum):
+    """Things a user can do; each names the object it touches."""
+
+    PATIENT_READ = "patient.read"
+    PATIENT_SEARCH = "patient.search"
+    PATIENT_WRITE = "patient.write"
+    PATIENT_MERGE = "patient.merge"
+    ORDER_READ = "order.read"
+    ORDER_CREATE = "order.create"
+    ORDER_UPDATE = "order.update"
+    ORDER_CANCEL = "order.cancel"
+    ORDER_PROTOCOL = "order.protocol"
+    QUEUE_INTAKE = "queue.intake"
+    QUEUE_PROTOCOL = "queue.protocol"
+    QUEUE_AUTHORIZATION = "queue.authorization"
+    PIPELINE_BOARD = "pipeline.board"
+    DOCUMENT_READ = "document.read"
+    DOCUMENT_UPLOAD = "document.upload"
+    COVERAGE_READ = "coverage.read"
+    COVERAGE_WRITE = "coverage.write"
+    AUTHORIZATION_READ = "authorization.read"
+    AUTHORIZATION_MANAGE = "authorization.manage"
+    CATALOG_READ = "catalog.read"
+    CLINICAL_RULES_MANAGE = "clinical_rules.manage"
+    AUDIT_READ = "audit.read"
+    USER_MANAGE = "user.manage"
+    JOB_READ = "job.read"
+    PROFILE_READ = "profile.read"
+
+
+R = Role
+_STAFF: Final = frozenset({R.INTAKE, R.AUTHORIZATION, R.SCHEDULER, R.FRONT_DESK, R.TECHNOLOGIST,
+                           R.RADIOLOGIST, R.MANAGER, R.ADMIN})
+_EVERYONE: Final = frozenset(Role)
+
+PERMISSIONS: Final[dict[Action, frozenset[Role]]] = {
+    Action.PATIENT_READ: _STAFF | {R.REFERRING_PROVIDER, R.PATIENT, R.INTEGRATION},
+    Action.PATIENT_SEARCH: _STAFF | {R.INTEGRATION},
+    Action.PATIENT_WRITE: frozenset({R.INTAKE, R.SCHEDULER, R.FRONT_DESK, R.ADMIN, R.INTEGRATION}),
+    Action.PATIENT_MERGE: frozenset({R.INTAKE, R.ADMIN, R.INTEGRATION}),
+    Action.ORDER_READ: _STAFF | {R.REFERRING_PROVIDER, R.PATIENT, R.INTEGRATION},
+    Action.ORDER_CREATE: frozenset({R.INTAKE, R.SCHEDULER, R.ADMIN, R.INTEGRATION, R.REFERRING_PROVIDER}),
+    Action.ORDER_UPDATE: frozenset({R.INTAKE, R.AUTHORIZATION, R.SCHEDULER, R.ADMIN, R.INTEGRATION}),
+    Action.ORDER_CANCEL: frozenset({R.INTAKE, R.SCHEDULER, R.FRONT_DESK, R.ADMIN, R.INTEGRATION}),
+    Action.ORDER_PROTOCOL: frozenset({R.RADIOLOGIST, R.TECHNOLOGIST}),  # technologist: lead only
+    Action.QUEUE_INTAKE: frozenset({R.INTAKE, R.SCHEDULER, R.MANAGER, R.ADMIN}),
+    Action.QUEUE_PROTOCOL: frozenset({R.RADIOLOGIST, R.TECHNOLOGIST, R.MANAGER, R.ADMIN}),
+    Action.QUEUE_AUTHORIZATION: frozenset({R.AUTHORIZATION, R.INTAKE, R.MANAGER, R.ADMIN}),
+    Action.PIPELINE_BOARD: _STAFF,
+    Action.DOCUMENT_READ: _STAFF | {R.REFERRING_PROVIDER, R.INTEGRATION},
+    Action.DOCUMENT_UPLOAD: frozenset({R.INTAKE, R.AUTHORIZATION, R.SCHEDULER, R.FRONT_DESK, R.ADMIN,
+                                       R.INTEGRATION, R.REFERRING_PROVIDER}),
+    Action.COVERAGE_READ: _STAFF | {R.PATIENT, R.INTEGRATION},
+    Action.COVERAGE_WRITE: frozenset({R.INTAKE, R.AUTHORIZATION, R.SCHEDULER, R.FRONT_DESK, R.ADMIN,
+                                      R.INTEGRATION}),
+    Action.AUTHORIZATION_READ: _STAFF | {R.INTEGRATION},
+    Action.AUTHORIZATION_MANAGE: frozenset({R.AUTHORIZATION, R.ADMIN}),
+    Action.CATALOG_READ: _EVERYONE,
+    Action.CLINICAL_RULES_MANAGE: frozenset({R.ADMIN}),
+    Action.AUDIT_READ: frozenset({R.ADMIN, R.MANAGER}),
+    Action.USER_MANAGE: frozenset({R.ADMIN}),
+    Action.JOB_READ: frozenset({R.ADMIN, R.MANAGER}),
+    Action.PROFILE_READ: _EVERYONE,
+}
+
+
+@dataclass(frozen=True)
+class AccessTarget:
+    """What the policy needs to know about the object of an action (no ORM object, no I/O)."""
+
+    patient_id: str | None = None
+    ordering_npis: frozenset[str] = frozenset()  # ordering provider and copy-to providers
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_order(cls, patient_id: str, ordering_npi: str, copy_to_npis: Iterable[str]) -> AccessTarget:
+        """Target for an order (or anything that belongs to one)."""
+        npis = {n for n in (ordering_npi, *copy_to_npis) if n}
+        return cls(patient_id=patient_id, ordering_npis=frozenset(npis))
+
+
+def role_may(role: Role, action: Action) -> bool:
+    """True when `role` may take `action` on some object."""
+    return role in PERMISSIONS.get(action, frozenset())
+
+
+def may_access(user: Principal, target: AccessTarget) -> bool:
+    """The object rule: does this user have a relationship with this object?"""
+    if user.role is Role.PATIENT:
+        allowed = set(user.proxy_patient_ids)
+        if user.patient_id:
+            allowed.add(user.patient_id)
+        return target.patient_id is not None and target.patient_id in allowed
+    if user.role is Role.REFERRING_PROVIDER:
+        mine = {n for n in (user.npi, *user.covers_npis) if n}
+        return bool(mine & target.ordering_npis)
+    return True
+
+
+def check(user: Principal, action: Action, target: AccessTarget | None = None) -> None:
+    """Raise Forbidden unless `user` may take `action` (on `target`, when there is one)."""
+    if not user.active:
+        raise Forbidden(f"user '{user.username}' is disabled")
+    if not role_may(user.role, action):
+        raise Forbidden(f"role '{user.role.value}' may not {action.value}")
+    if action is Action.ORDER_PROTOCOL and user.role is Role.TECHNOLOGIST and not user.is_lead_technologist:
+        raise Forbidden("only a radiologist or a lead technologist may protocol an exam")
+    if target is not None and not may_access(user, target):
+        raise Forbidden(f"user '{user.username}' has no access to this record")
+
+
+def sees_everything(user: Principal) -> bool:
+    """True when list queries need no per-object filter for this user."""
+    return user.role not in (Role.PATIENT, Role.REFERRING_PROVIDER)

@@ -1,0 +1,43 @@
+"""What every service handler is given besides its command and unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol as TypingProtocol
+
+from radflow.config import Settings, track_targets_hours
+from radflow.domain.checklist import ChecklistRule
+from radflow.domain.clock import Clock
+from radflow.domain.payer_rules import Payer
+from radflow.domain.protocols import Protocol
+from radflow.services.ports import MessageGateway, RecordingGateway
+
+
+class CatalogView(TypingProtocol):
+    """The parts of the shipped catalog that services read."""
+
+    def protocol(self, code: str) -> Protocol:
+        """The protocol with this code (NotFound names an unknown code)."""
+        ...
+
+    def payer(self, payer_id: str) -> Payer:
+        """The payer with this id (NotFound names an unknown payer)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """Clock, settings, reference data and secrets: injected by the composition root."""
+
+    clock: Clock
+    settings: Settings
+    catalog: CatalogView
+    checklist_rules: Sequence[ChecklistRule]
+    audit_key: bytes = field(repr=False)
+    gateway: MessageGateway = field(default_factory=RecordingGateway)
+
+    def track_target(self, track: str) -> timedelta:
+        """The configured target for a routing track (received → exam start)."""
+        return timedelta(hours=track_targets_hours(self.settings)[track])
