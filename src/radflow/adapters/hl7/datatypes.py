@@ -83,9 +83,7 @@ def telecom(value: Composite, default_use: str) -> Telecom:
     if local:
         area = value.get(6)
         country = value.get(5)
-        number = "".join(
-            (f"+{country} " if country else "", f"({area}) " if area else "", local)
-        )
+        number = "".join((f"+{country} " if country else "", f"({area}) " if area else "", local))
         if value.get(8):
             number += f" x{value.get(8)}"
     else:

@@ -186,6 +186,8 @@ class RequestedProcedure:
     scheduled_procedure_step_id: str = ""
     modality: str = ""
     z_segments: tuple[ZSegment, ...] = ()
+    # Which OBR of the message (1-based) this line came from, so a mapping error can point at it.
+    obr_sequence: int = 0
 
 
 @dataclass(frozen=True)

@@ -295,9 +295,7 @@ class MllpClient:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise MllpDeliveryError(
-                    f"no ACK from {self.host}:{self.port} within {self.ack_timeout_s:.0f} s"
-                )
+                raise MllpDeliveryError(f"no ACK from {self.host}:{self.port} within {self.ack_timeout_s:.0f} s")
             connection.settimeout(remaining)
             try:
                 data = connection.recv(READ_CHUNK_BYTES)

@@ -175,6 +175,7 @@ def _order_lines(group: _OrderGroup) -> list[RequestedProcedure]:
         placer_accession=obr.text(18).strip() if obr is not None else "",
         modality=obr.text(24).strip() if obr is not None else "",
         z_segments=tuple(group.z_segments),
+        obr_sequence=obr.sequence if obr is not None else 0,
     )
     if not group.ipcs:
         return [base]

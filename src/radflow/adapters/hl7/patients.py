@@ -24,8 +24,7 @@ def read_patient(pid: SegmentReader, *, require_name: bool = True) -> PatientDem
     identifiers = tuple(i for i in map(patient_identifier, pid.composites(3)) if i.value.strip())
     if not identifiers:
         raise Hl7ContentError(
-            "PID-3 (patient identifier list) is required: at least one identifier with its "
-            "assigning authority",
+            "PID-3 (patient identifier list) is required: at least one identifier with its assigning authority",
             error_code=ErrorCode.REQUIRED_FIELD_MISSING,
             location=pid.location(3),
         )
@@ -44,9 +43,7 @@ def read_patient(pid: SegmentReader, *, require_name: bool = True) -> PatientDem
             location=pid.location(8),
         )
     # PID-13 home and PID-14 business phones; table 0201 PRN / WPN when the sender gives no use.
-    phones = tuple(telecom(c, "PRN") for c in pid.composites(13)) + tuple(
-        telecom(c, "WPN") for c in pid.composites(14)
-    )
+    phones = tuple(telecom(c, "PRN") for c in pid.composites(13)) + tuple(telecom(c, "WPN") for c in pid.composites(14))
     return PatientDemographics(
         identifiers=identifiers,
         names=names,

@@ -77,9 +77,7 @@ def _acknowledge(header: MessageHeader, error: AckError | None, clock: Clock) ->
     return Reception(reply, header, error, application_ack)
 
 
-def make_handler(
-    apply: Apply, *, clock: Clock, on_application_ack: ApplicationAckSink | None = None
-) -> MessageHandler:
+def make_handler(apply: Apply, *, clock: Clock, on_application_ack: ApplicationAckSink | None = None) -> MessageHandler:
     """A listener handler around `receive`; application acks go to `on_application_ack`."""
 
     def handle(raw: bytes, peer: str) -> bytes:

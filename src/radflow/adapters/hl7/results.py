@@ -76,8 +76,7 @@ def _result(group: _ResultGroup) -> ReportedResult:
     status = obr.required(25, "OBR-25 (result status)").strip().upper()
     if status not in RESULT_STATUSES:
         raise Hl7ContentError(
-            f"result status {status!r} is not one radflow takes (F final, C corrected, P preliminary; "
-            "HL7 table 0123)",
+            f"result status {status!r} is not one radflow takes (F final, C corrected, P preliminary; HL7 table 0123)",
             error_code=ErrorCode.TABLE_VALUE_NOT_FOUND,
             location=obr.location(25),
         )
@@ -110,9 +109,7 @@ def _observation(obx: SegmentReader) -> Observation:
         values = tuple(c.text or c.code for c in coded)
     else:
         coded = ()
-        values = obx.texts(5) if value_type in TEXT_VALUE_TYPES else tuple(
-            c.get(1) for c in obx.composites(5)
-        )
+        values = obx.texts(5) if value_type in TEXT_VALUE_TYPES else tuple(c.get(1) for c in obx.composites(5))
     return Observation(
         set_id=obx.text(1).strip(),
         value_type=value_type,

@@ -164,8 +164,7 @@ def _refuse_control_characters(segment: SegmentReader) -> None:
             continue
         if found := _CONTROL.search(value):
             raise Hl7ContentError(
-                f"control character 0x{ord(found.group()):02X} in the value; "
-                "send it escaped as \\Xhh\\ or remove it",
+                f"control character 0x{ord(found.group()):02X} in the value; send it escaped as \\Xhh\\ or remove it",
                 error_code=ErrorCode.DATA_TYPE_ERROR,
                 location=segment.location(position),
             )
