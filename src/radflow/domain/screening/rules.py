@@ -15,10 +15,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from types import MappingProxyType
 
 from radflow.domain.errors import ValidationError
 from radflow.domain.screening.conditions import Condition, ConditionParser, FactSpec, FactValue, facts_read
-from radflow.domain.screening.facts import EXAM_FACTS, fact_specs
+from radflow.domain.screening.facts import DERIVED_DAY_COUNTS, EXAM_FACTS, fact_specs
 from radflow.domain.screening.questionnaire import AnswerOption, ItemType, Questionnaire, QuestionnaireItem
 
 
@@ -363,13 +364,25 @@ def build_ruleset(raw: Mapping[str, object]) -> RuleSet:
         seen.add(rule.id)
     _check_every_item_read(items, questionnaires, rules)
     digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
-    return RuleSet(version, digest, sources, items, questionnaires, rules, _parse_agents(raw.get("gbca_agents")), facts)
+    # Read-only views: a rule set is shared by every request of a process and must not change.
+    return RuleSet(
+        version=version,
+        digest=digest,
+        sources=MappingProxyType(sources),
+        items=MappingProxyType(items),
+        questionnaires=questionnaires,
+        rules=rules,
+        gbca_agents=MappingProxyType(_parse_agents(raw.get("gbca_agents"))),
+        facts=MappingProxyType(facts),
+    )
 
 
 def _check_every_item_read(
     items: Mapping[str, QuestionnaireItem], questionnaires: tuple[Questionnaire, ...], rules: tuple[Rule, ...]
 ) -> None:
-    read = frozenset().union(*(rule.reads for rule in rules))
+    read = set(frozenset().union(*(rule.reads for rule in rules)))
+    # A derived fact reads the item it is computed from (derived.egfr_age_days reads renal.egfr_date).
+    read |= {f"answer.{link_id}" for name, link_id in DERIVED_DAY_COUNTS.items() if name in read}
     asked = {link_id for questionnaire in questionnaires for link_id in questionnaire.link_ids}
     unread = sorted(link_id for link_id in asked if f"answer.{link_id}" not in read)
     if unread:
