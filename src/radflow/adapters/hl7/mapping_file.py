@@ -340,6 +340,9 @@ def _destination(reader: _Reader, node: yaml.Node, what: str) -> Destination | N
         )
     if "tls" in fields:
         values["tls"] = reader.boolean(fields["tls"], f"{what}.tls")
+    if values.get("status_message") == "OMI" and values.get("version", "2.5.1") in ("2.3", "2.3.1", "2.4"):
+        # OMI^O23 and its IPC segment first appear in HL7 2.5.
+        reader.problem(fields["status_message"], f"{what}: OMI status messages need version 2.5 or 2.5.1")
     if len(reader.problems) > before:
         return None
     return Destination(**{k: v for k, v in values.items() if v is not None})

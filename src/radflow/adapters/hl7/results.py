@@ -110,6 +110,9 @@ def _observation(obx: SegmentReader) -> Observation:
     else:
         coded = ()
         values = obx.texts(5) if value_type in TEXT_VALUE_TYPES else tuple(c.get(1) for c in obx.composites(5))
+        if value_type in TEXT_VALUE_TYPES and not values:
+            # An empty TX line is a blank line of the report (its layout), not a missing value.
+            values = ("",)
     return Observation(
         set_id=obx.text(1).strip(),
         value_type=value_type,
