@@ -141,8 +141,8 @@ _MISSING: Any = object()
 class Entry:
     """Typed, checked reads from one mapping of a catalog file; remembers which fields were read."""
 
-    def __init__(self, file: str, label: str, data: Mapping[str, Any], prefix: str = "") -> None:
-        self.file, self.label, self._data, self._prefix = file, label, data, prefix
+    def __init__(self, file: str, label: str, data: Mapping[str, Any], prefix: str = "", name: str = "") -> None:
+        self.file, self.label, self._data, self._prefix, self.name = file, label, data, prefix, name
         self._read: set[str] = set()
 
     def fail(self, field: str, message: str) -> NoReturn:
@@ -282,7 +282,7 @@ class Entry:
             name = data.get(name_field) if isinstance(data, dict) else None
             label = f"{kind} '{name}'" if isinstance(name, str) else f"{kind} #{index + 1}"
             if isinstance(data, dict):
-                yield Entry(self.file, label, data)
+                yield Entry(self.file, label, data, name=name if isinstance(name, str) else "")
             else:
                 problems.add(self.file, label, name_field, f"must be a mapping of fields, not {data!r}")
 
@@ -375,8 +375,8 @@ def load_catalog(path: Path | None = None) -> Catalog:
     protocols_doc.allow_only("version", "preparations", "protocols", problems=problems)
     payers_doc.allow_only("version", "payers", problems=problems)
     preparations = _read_preparations(protocols_doc, problems)
-    protocols = _read_protocols(protocols_doc, preparations, problems)
-    _check_shared_codes(protocols, problems)
+    protocols, refused_codes = _read_protocols(protocols_doc, preparations, problems)
+    _check_shared_codes(protocols, refused_codes, problems)
     known_cpts = frozenset(c for p in protocols.values() for v in p.variants for c in v.cpt_codes)
     payers = _read_payers(payers_doc, known_cpts, problems)
     problems.raise_if_any()
@@ -420,6 +420,9 @@ def _read_preparations(doc: Entry, problems: Problems) -> dict[str, Preparation]
                 bring=tuple(entry.texts("bring")),
             )
             entry.refuse_unknown()
+        # A refused preparation stays as a blank placeholder so that the protocols using it do not
+        # report it a second time; the load fails on the first problem anyway.
+        preparations.setdefault(key, Preparation(key=key, patient_text="", arrival_minutes_before=0))
     return preparations
 
 
@@ -431,9 +434,12 @@ def _read_abstinence(item: Entry) -> Abstinence:
 
 def _read_protocols(
     doc: Entry, preparations: Mapping[str, Preparation], problems: Problems
-) -> dict[str, Protocol]:
+) -> tuple[dict[str, Protocol], set[str]]:
+    """The protocols that read cleanly, and the codes of those refused (already reported)."""
     protocols: dict[str, Protocol] = {}
+    refused: set[str] = set()
     for entry in doc.listed_entries("protocols", "protocol", problems, name_field="code"):
+        refused.add(entry.name)
         with problems.collecting(entry):
             code = entry.text("code")
             if not _CODE.match(code):
@@ -475,7 +481,8 @@ def _read_protocols(
                 description=entry.text("description", default=""),
             )
             entry.refuse_unknown()
-    return protocols
+            refused.discard(code)
+    return protocols, refused
 
 
 def _preparation(entry: Entry, key: str, preparations: Mapping[str, Preparation]) -> Preparation:
@@ -559,7 +566,7 @@ def _read_sequencing(item: Entry) -> SequencingNeed:
     return need
 
 
-def _check_shared_codes(protocols: Mapping[str, Protocol], problems: Problems) -> None:
+def _check_shared_codes(protocols: Mapping[str, Protocol], refused: set[str], problems: Problems) -> None:
     """A primary CPT code names one protocol; others bill with it only through `same_codes_as`."""
     owner: dict[str, str] = {}
     for protocol in protocols.values():
@@ -575,6 +582,8 @@ def _check_shared_codes(protocols: Mapping[str, Protocol], problems: Problems) -
                 owner[variant.cpt] = protocol.code
             continue
         target = protocols.get(protocol.same_codes_as)
+        if protocol.same_codes_as in refused:
+            continue  # its own problem is reported; a second message here would mislead
         if target is None:
             problems.add("protocols.yaml", where, "same_codes_as", f"no protocol '{protocol.same_codes_as}'")
         elif target.same_codes_as is not None:
