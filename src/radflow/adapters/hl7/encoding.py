@@ -66,7 +66,8 @@ _CHARSET_CODECS: dict[str, str] = {
     "UNICODE": "utf-8",
     "ISO IR100": "latin-1",
     "ISO_IR 100": "latin-1",
-    **{f"8859/{n}": f"iso8859-{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 15)},
+    **{f"8859/{n}": f"iso8859-{n}" for n in (2, 3, 4, 5, 6, 7, 8, 9, 15)},
+    "8859/1": "latin-1",
 }
 
 
