@@ -265,8 +265,14 @@ def _datetime_bounds(text: str, zone: tzinfo, keyword: str) -> tuple[datetime, d
         tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
     try:
         lo = datetime(
-            int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
-            min(int(second or 0), 59), int((fraction or "0").ljust(6, "0")), tzinfo=tz,
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            min(int(second or 0), 59),
+            int((fraction or "0").ljust(6, "0")),
+            tzinfo=tz,
         )
     except ValueError:
         raise _invalid(keyword, "date-time", f"{text!r} is out of range") from None
@@ -288,9 +294,7 @@ def _datetime_bounds(text: str, zone: tzinfo, keyword: str) -> tuple[datetime, d
     return lo, hi
 
 
-def parse_datetime_range(
-    query: str, zone: tzinfo, *, keyword: str = ""
-) -> tuple[datetime | None, datetime | None]:
+def parse_datetime_range(query: str, zone: tzinfo, *, keyword: str = "") -> tuple[datetime | None, datetime | None]:
     """Read a DT key: a date-time, 'a-b', '-b' or 'a-', as aware instants; None is an open end."""
     text = query.strip()
     if "*" in text or "?" in text:

@@ -343,4 +343,3 @@ def _start_window(
     start_from = datetime.combine(lo_d, time(), zone).astimezone(UTC) if lo_d else None
     start_until = datetime.combine(hi_d + timedelta(days=1), time(), zone).astimezone(UTC) if hi_d else None
     return start_from, start_until, time_of_day
-
