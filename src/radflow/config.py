@@ -16,6 +16,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./var")
     database_url: str = ""
+    # PostgreSQL schema to work in (tests run each in a schema of their own); empty = the default path.
+    database_schema: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     mllp_host: str = "127.0.0.1"

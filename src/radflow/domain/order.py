@@ -88,7 +88,7 @@ class Order(Aggregate):
     missing_items: list[str] = field(default_factory=list)
     held_from: OrderState | None = None
     cancel_reason: str = ""
-    version: int = 1
+    version: int = 1  # optimistic-locking counter, advanced by the database adapter on each update
     transitions: list[OrderTransitionRecord] = field(default_factory=list)
 
     @classmethod
@@ -133,7 +133,6 @@ class Order(Aggregate):
         if event is OrderEvent.CANCEL:
             self.cancel_reason = reason.strip()
         self.state = target
-        self.version += 1
         self.transitions.append(
             OrderTransitionRecord(order_id=self.id, seq=len(self.transitions) + 1, at=at, by=by,
                                   event=event.value, from_state=source.value, to_state=target.value,
@@ -146,7 +145,6 @@ class Order(Aggregate):
 
     def note(self, what: str, *, by: str, at: datetime, details: dict[str, Any] | None = None) -> None:
         """Add a timeline line that is not a state change (documents attached, protocol set, …)."""
-        self.version += 1
         self.transitions.append(
             OrderTransitionRecord(order_id=self.id, seq=len(self.transitions) + 1, at=at, by=by, event=what,
                                   from_state=self.state.value, to_state=self.state.value,

@@ -65,7 +65,7 @@ class Document(Aggregate):
     """A file attached to a referral or order; the content is stored once under its SHA-256."""
 
     id: str
-    patient_id: str
+    patient_id: str | None  # None while a faxed page waits in the inbox to be filed
     filename: str
     content_type: str
     sha256: str

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 
 from radflow.domain.aggregate import Aggregate
@@ -23,7 +23,7 @@ from radflow.domain.patient import Patient
 from radflow.domain.referral import Coverage, Document, Referral
 from radflow.domain.users import User
 from radflow.domain.values import normalise_phone
-from radflow.services.unit_of_work import EventHandler, UnitOfWork
+from radflow.services.unit_of_work import EventHandler, UnitOfWork, WebSession
 
 
 @dataclass
@@ -113,6 +113,12 @@ class MemoryDocuments(_Table[Document]):
     def for_referral(self, referral_id: str) -> list[Document]:
         return self.where(referral_id=referral_id)
 
+    def by_checksum(self, sha256: str) -> list[Document]:
+        return self.where(sha256=sha256)
+
+    def unfiled(self) -> list[Document]:
+        return self.where(patient_id=None)
+
     def put_content(self, sha256: str, content: bytes) -> None:
         self.contents.setdefault(sha256, content)
 
@@ -184,6 +190,36 @@ class MemoryCounters:
         return self.values[name]
 
 
+class MemoryCredentials:
+    """Fake sessions and tokens."""
+
+    def __init__(self, sessions: dict[Any, Any], tokens: dict[Any, Any]) -> None:
+        self.sessions = sessions
+        self.tokens = tokens
+
+    def add_session(self, session: WebSession, source: str) -> None:
+        self.sessions[session.token_hash] = session
+
+    def session(self, token_hash: str) -> WebSession | None:
+        found: WebSession | None = self.sessions.get(token_hash)
+        return found
+
+    def touch_session(self, token_hash: str, at: datetime) -> None:
+        found = self.sessions.get(token_hash)
+        if found is not None:
+            self.sessions[token_hash] = replace(found, last_seen_at=at)
+
+    def end_session(self, token_hash: str) -> None:
+        self.sessions.pop(token_hash, None)
+
+    def add_token(self, token_hash: str, user_id: str, name: str, at: datetime) -> None:
+        self.tokens[token_hash] = user_id
+
+    def token_user(self, token_hash: str) -> str | None:
+        found: str | None = self.tokens.get(token_hash)
+        return found
+
+
 class InMemoryUnitOfWork(UnitOfWork):
     """A unit of work over a MemoryStore: a deep copy in, written back on commit."""
 
@@ -236,6 +272,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.jobs = MemoryJobs(working.table("jobs"), "job")
         self.audit = MemoryAudit(working.audit)
         self.counters = MemoryCounters(working.counters)
+        self.credentials = MemoryCredentials(working.table("web_sessions"), working.table("api_tokens"))
 
     def rollback(self) -> None:
         """Drop the working copy."""

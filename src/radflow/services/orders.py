@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from radflow.domain.errors import Conflict, ValidationError
+from radflow.domain.errors import Conflict, NotFound, ValidationError
 from radflow.domain.ids import new_id, uid_from_root
 from radflow.domain.order import Laterality, Order, Track
 from radflow.domain.payer_rules import CareSetting
-from radflow.domain.policy import AccessTarget, Action
+from radflow.domain.policy import Action
 from radflow.domain.protocols import ContrastPhase
-from radflow.domain.referral import Document, DocumentKind, DocumentSource, Referral, ReferralChannel
+from radflow.domain.referral import Referral, ReferralChannel
 from radflow.domain.users import Principal
 from radflow.domain.values import Icd10Code, Npi, format_accession, validate_accession
 from radflow.services.access import guard, guard_order
@@ -72,7 +71,7 @@ class ReceivedReferral:
     states: tuple[str, ...]
 
 
-def _enum[E](enum_type: type[E], value: str | None, field_name: str) -> E | None:
+def parse_enum[E](enum_type: type[E], value: str | None, field_name: str) -> E | None:
     if value is None or value == "":
         return None
     try:
@@ -84,7 +83,10 @@ def _enum[E](enum_type: type[E], value: str | None, field_name: str) -> E | None
 
 def _validate_line(ctx: ServiceContext, line: OrderLine) -> None:
     """Refuse what is malformed (not what is merely missing: the checklist handles that)."""
-    protocol = ctx.catalog.protocol(line.protocol_code)  # NotFound names an unknown protocol code
+    try:
+        protocol = ctx.catalog.protocol(line.protocol_code)
+    except NotFound as unknown:  # in a request, an unknown code is a bad value, not a missing resource
+        raise ValidationError(unknown.message, field="protocol_code") from None
     for code in line.diagnosis_codes:
         Icd10Code.parse(code)
     if line.ordering_provider_npi:
@@ -92,10 +94,10 @@ def _validate_line(ctx: ServiceContext, line: OrderLine) -> None:
     for npi, _name in line.copy_to:
         Npi.parse(npi)
     if line.contrast:
-        protocol.variant(_enum(ContrastPhase, line.contrast, "contrast") or ContrastPhase.WITHOUT)
-    _enum(Laterality, line.laterality, "laterality")
-    _enum(Track, line.priority, "priority")
-    _enum(CareSetting, line.setting, "setting")
+        protocol.variant(parse_enum(ContrastPhase, line.contrast, "contrast") or ContrastPhase.WITHOUT)
+    parse_enum(Laterality, line.laterality, "laterality")
+    parse_enum(Track, line.priority, "priority")
+    parse_enum(CareSetting, line.setting, "setting")
 
 
 def new_order(uow: UnitOfWork, ctx: ServiceContext, actor: Principal, patient_id: str,
@@ -113,20 +115,20 @@ def new_order(uow: UnitOfWork, ctx: ServiceContext, actor: Principal, patient_id
         coverage = uow.coverages.get(line.coverage_id)
         if coverage.patient_id != patient_id:
             raise ValidationError("that coverage belongs to another patient", field="coverage_id")
-    priority = _enum(Track, line.priority, "priority") or Track.ROUTINE
+    priority = parse_enum(Track, line.priority, "priority") or Track.ROUTINE
     order = Order.receive(
         by=actor.user_id, at=ctx.clock.now(), target=ctx.track_target(priority.value),
         id=new_id(), patient_id=patient_id, referral_id=referral_id, accession_number=accession,
         study_instance_uid=uid_from_root(ctx.settings.uid_root), protocol_code=protocol.code,
         requested_modality=(line.requested_modality or protocol.modality.value).upper(), priority=priority,
-        contrast=_enum(ContrastPhase, line.contrast, "contrast"),
-        laterality=_enum(Laterality, line.laterality, "laterality"), body_part=protocol.body_part,
+        contrast=parse_enum(ContrastPhase, line.contrast, "contrast"),
+        laterality=parse_enum(Laterality, line.laterality, "laterality"), body_part=protocol.body_part,
         reason_for_exam=line.reason_for_exam.strip(),
         diagnosis_codes=[Icd10Code.parse(c).value for c in line.diagnosis_codes],
         clinical_notes=line.clinical_notes.strip(), ordering_provider_npi=line.ordering_provider_npi.strip(),
         ordering_provider_name=line.ordering_provider_name.strip(),
         copy_to=[{"npi": npi, "name": name} for npi, name in line.copy_to],
-        setting=_enum(CareSetting, line.setting, "setting") or CareSetting.OUTPATIENT,
+        setting=parse_enum(CareSetting, line.setting, "setting") or CareSetting.OUTPATIENT,
         coverage_id=line.coverage_id, self_pay=line.self_pay,
         placer_order_number=line.placer_order_number.strip(), placer_system=line.placer_system.strip(),
     )
@@ -139,7 +141,7 @@ def receive_referral_in(uow: UnitOfWork, ctx: ServiceContext, cmd: ReceiveReferr
     guard(cmd.actor, Action.ORDER_CREATE)
     if not cmd.lines:
         raise ValidationError("a referral needs at least one requested exam", field="lines")
-    channel = _enum(ReferralChannel, cmd.channel, "channel") or ReferralChannel.FAX
+    channel = parse_enum(ReferralChannel, cmd.channel, "channel") or ReferralChannel.FAX
     patient = uow.patients.get(cmd.patient_id)
     if not patient.is_active:
         raise Conflict(f"patient {patient.id} was merged into {patient.merged_into_id}; use that record")
@@ -170,64 +172,3 @@ def receive_referral(cmd: ReceiveReferral, uow: UnitOfWork, ctx: ServiceContext)
         result = receive_referral_in(uow, ctx, cmd)
         uow.commit()
         return result
-
-
-@dataclass(frozen=True)
-class AttachDocument:
-    """Store a file on a referral or order (an upload, a faxed page, a payer letter)."""
-
-    actor: Principal
-    patient_id: str
-    filename: str
-    content_type: str
-    content: bytes = field(repr=False)
-    kind: str = "other"
-    source: str = "upload"
-    referral_id: str | None = None
-    order_id: str | None = None
-    description: str = ""
-
-
-MAX_DOCUMENT_BYTES = 25 * 1024 * 1024
-
-
-def attach_document_in(uow: UnitOfWork, ctx: ServiceContext, cmd: AttachDocument) -> str:
-    """Store the content once under its SHA-256 and record the document (inside a unit of work)."""
-    if not cmd.content:
-        raise ValidationError("the file is empty", field="content")
-    if len(cmd.content) > MAX_DOCUMENT_BYTES:
-        raise ValidationError(f"the file is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB", field="content")
-    order = uow.orders.get(cmd.order_id) if cmd.order_id else None
-    if order is not None:
-        guard_order(cmd.actor, Action.DOCUMENT_UPLOAD, order)
-        if order.patient_id != cmd.patient_id:
-            raise ValidationError("that order belongs to another patient", field="order_id")
-    else:
-        guard(cmd.actor, Action.DOCUMENT_UPLOAD, AccessTarget(patient_id=cmd.patient_id),
-              object_type="patient", object_id=cmd.patient_id)
-    uow.patients.get(cmd.patient_id)
-    digest = hashlib.sha256(cmd.content).hexdigest()
-    uow.documents.put_content(digest, cmd.content)
-    document = Document(
-        id=new_id(), patient_id=cmd.patient_id, filename=cmd.filename.strip() or "document",
-        content_type=cmd.content_type or "application/octet-stream", sha256=digest, size=len(cmd.content),
-        kind=_enum(DocumentKind, cmd.kind, "kind") or DocumentKind.OTHER,
-        source=_enum(DocumentSource, cmd.source, "source") or DocumentSource.UPLOAD,
-        received_at=ctx.clock.now(), received_by=cmd.actor.user_id, referral_id=cmd.referral_id,
-        order_id=cmd.order_id, description=cmd.description.strip(),
-    )
-    uow.documents.add(document)
-    if order is not None:
-        order.note("document_attached", by=cmd.actor.user_id, at=document.received_at,
-                   details={"document_id": document.id, "filename": document.filename, "kind": document.kind.value})
-    record_access(uow, ctx, cmd.actor, "document.create", patient_id=cmd.patient_id, object_type="document",
-                  object_id=document.id, detail=f"{document.filename} sha256={digest[:16]}")
-    return document.id
-
-
-def attach_document(cmd: AttachDocument, uow: UnitOfWork, ctx: ServiceContext) -> str:
-    """Attach a document; the content is checksummed and stored once."""
-    with uow:
-        document_id = attach_document_in(uow, ctx, cmd)
-        uow.commit()
-        return document_id

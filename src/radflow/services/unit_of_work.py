@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -60,6 +61,8 @@ class DocumentRepository(Protocol):
     def get(self, document_id: str) -> Document: ...
     def for_order(self, order_id: str) -> list[Document]: ...
     def for_referral(self, referral_id: str) -> list[Document]: ...
+    def by_checksum(self, sha256: str) -> list[Document]: ...
+    def unfiled(self) -> list[Document]: ...
     def put_content(self, sha256: str, content: bytes) -> None: ...
     def content(self, sha256: str) -> bytes: ...
 
@@ -103,6 +106,28 @@ class AuditRepository(Protocol):
     def add(self, record: AuditRecord) -> None: ...
 
 
+@dataclass(frozen=True)
+class WebSession:
+    """A signed-in browser: who, its CSRF token, and when it was last used (for the idle timeout)."""
+
+    token_hash: str
+    user_id: str
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class CredentialRepository(Protocol):
+    """Browser sessions and API tokens, stored only as hashes."""
+
+    def add_session(self, session: WebSession, source: str) -> None: ...
+    def session(self, token_hash: str) -> WebSession | None: ...
+    def touch_session(self, token_hash: str, at: datetime) -> None: ...
+    def end_session(self, token_hash: str) -> None: ...
+    def add_token(self, token_hash: str, user_id: str, name: str, at: datetime) -> None: ...
+    def token_user(self, token_hash: str) -> str | None: ...
+
+
 class Counters(Protocol):
     """Monotonic counters (accession numbers, MRNs), safe across processes."""
 
@@ -125,6 +150,7 @@ class UnitOfWork(abc.ABC):
     jobs: JobRepository
     audit: AuditRepository
     counters: Counters
+    credentials: CredentialRepository
 
     def __init__(self, handlers: Mapping[type[DomainEvent], Sequence[EventHandler]] | None = None) -> None:
         self._handlers: Mapping[type[DomainEvent], Sequence[EventHandler]] = handlers or {}

@@ -1,0 +1,53 @@
+"""Imperative ORM mapping of the domain's dataclasses onto the tables (the domain never sees SQLAlchemy)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import registry, relationship
+
+from radflow.adapters.db import tables as t
+from radflow.domain.audit import AuditRecord
+from radflow.domain.authorization import Authorization
+from radflow.domain.jobs import Job
+from radflow.domain.order import Order, OrderTransitionRecord
+from radflow.domain.patient import Patient, PatientIdentifier
+from radflow.domain.referral import Coverage, Document, Referral
+from radflow.domain.users import User
+
+mapper_registry = registry(metadata=t.metadata)
+_started = False
+
+
+MappingExtension = Callable[[registry], None]
+
+
+def start_mappers(*extensions: MappingExtension) -> None:
+    """Map the domain classes (once per process; called by the composition root, never at import).
+
+    Each area that persists aggregates of its own passes a function mapping them on the same registry.
+    """
+    global _started
+    if _started:
+        return
+    _started = True
+    reg = mapper_registry
+    reg.map_imperatively(PatientIdentifier, t.patient_identifiers)
+    reg.map_imperatively(Patient, t.patients, properties={
+        "identifiers": relationship(PatientIdentifier, cascade="all, delete-orphan", lazy="selectin",
+                                    order_by=t.patient_identifiers.c.id),
+    })
+    reg.map_imperatively(OrderTransitionRecord, t.order_transitions)
+    reg.map_imperatively(Order, t.orders, version_id_col=t.orders.c.version, properties={
+        "transitions": relationship(OrderTransitionRecord, cascade="all, delete-orphan", lazy="selectin",
+                                    order_by=t.order_transitions.c.seq),
+    })
+    reg.map_imperatively(Referral, t.referrals)
+    reg.map_imperatively(Document, t.documents)
+    reg.map_imperatively(Coverage, t.coverages)
+    reg.map_imperatively(Authorization, t.authorizations)
+    reg.map_imperatively(User, t.users)
+    reg.map_imperatively(Job, t.jobs)
+    reg.map_imperatively(AuditRecord, t.audit_records)
+    for extend in extensions:
+        extend(reg)

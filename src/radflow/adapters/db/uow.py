@@ -1,0 +1,113 @@
+"""The SQLAlchemy unit of work: one session, one transaction; database refusals become Conflicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from radflow.adapters.db.repositories import (
+    SqlAudit,
+    SqlAuthorizations,
+    SqlCounters,
+    SqlCoverages,
+    SqlCredentials,
+    SqlDocuments,
+    SqlJobs,
+    SqlOrders,
+    SqlPatients,
+    SqlReferrals,
+    SqlUsers,
+)
+from radflow.adapters.db.views import SqlReadModel
+from radflow.domain.aggregate import Aggregate
+from radflow.domain.errors import Conflict
+from radflow.domain.events import DomainEvent
+from radflow.services.unit_of_work import EventHandler, UnitOfWork
+
+
+class SqlAlchemyUnitOfWork(UnitOfWork):
+    """A unit of work over one SQLAlchemy session."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        engine: Engine,
+        handlers: Mapping[type[DomainEvent], Sequence[EventHandler]] | None = None,
+        extra_repositories: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(handlers)
+        self._session_factory = session_factory
+        self._engine = engine
+        self._extra = dict(extra_repositories or {})
+        self.session: Session | None = None
+
+    def __enter__(self) -> SqlAlchemyUnitOfWork:
+        super().__enter__()
+        session = self._session_factory()
+        self.session = session
+        self.patients = SqlPatients(session)
+        self.orders = SqlOrders(session)
+        self.referrals = SqlReferrals(session)
+        self.documents = SqlDocuments(session)
+        self.coverages = SqlCoverages(session)
+        self.authorizations = SqlAuthorizations(session)
+        self.users = SqlUsers(session)
+        self.jobs = SqlJobs(session)
+        self.audit = SqlAudit(session)
+        self.counters = SqlCounters(session, self._engine)
+        self.credentials = SqlCredentials(session)
+        self.views = SqlReadModel(session)
+        for name, repository_type in self._extra.items():
+            setattr(self, name, repository_type(session))
+        return self
+
+    def _touched(self) -> Iterable[Aggregate]:
+        assert self.session is not None
+        seen = [*self.session.identity_map.values(), *self.session.new]
+        return [obj for obj in seen if isinstance(obj, Aggregate)]
+
+    def _commit(self) -> None:
+        assert self.session is not None
+        try:
+            self.session.commit()
+        except StaleDataError as error:
+            self.session.rollback()
+            raise Conflict("someone else changed this record at the same time; reload and try again") from error
+        except IntegrityError as error:
+            self.session.rollback()
+            raise Conflict(f"the database refused the change: {_constraint(error)}") from error
+        except OperationalError as error:
+            self.session.rollback()
+            if "locked" in str(error).lower() or "deadlock" in str(error).lower():
+                raise Conflict("the database was busy; try again") from error
+            raise
+
+    def flush(self) -> None:
+        """Send pending changes now (to learn database-assigned values), inside the transaction."""
+        assert self.session is not None
+        try:
+            self.session.flush()
+        except IntegrityError as error:
+            self.session.rollback()
+            raise Conflict(f"the database refused the change: {_constraint(error)}") from error
+
+    def rollback(self) -> None:
+        """Discard everything not yet committed."""
+        if self.session is not None:
+            self.session.rollback()
+
+    def _close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+
+def _constraint(error: IntegrityError) -> str:
+    """A short, user-readable form of the violated constraint."""
+    text = str(error.orig).splitlines()[0] if error.orig is not None else str(error)
+    return text[:200]
