@@ -51,6 +51,7 @@ def test_utf8_names_declared_in_msh18_are_read_correctly() -> None:
 
 def test_latin1_names_declared_8859_1_are_read_correctly() -> None:
     message = order("cerner_orm_o01_23_latin1.hl7")
+    assert (message.header.charset, message.header.decoded_as) == ("8859/1", "latin-1")
     assert (message.patient.name.family, message.patient.name.given) == ("Müller", "Jürgen")
     assert message.patient.addresses[0].street == "Hauptstraße 5"
 

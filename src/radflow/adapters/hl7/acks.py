@@ -147,7 +147,7 @@ def build_ack(
     ]
     codec = codec_for(header.charset)
     if codec is not None and header.charset:
-        msh.extend(["", "", "", "", "", "", header.charset])
+        msh.extend(["", "", "", "", "", header.charset])  # MSH-13..17, then MSH-18
     msa: list[FieldValue] = [code.value, header.control_id]
     segments = [render_msh(msh), ""]
     if error is not None and not modern:
