@@ -358,6 +358,7 @@ def combined_preparation(preparations: Iterable[Preparation], *, key: str = "com
         key=key,
         patient_text="\n\n".join(texts),
         arrival_minutes_before=max(p.arrival_minutes_before for p in preps),
+        source="; ".join(dict.fromkeys(p.source for p in preps if p.source)),
         fasting_hours=max(p.fasting_hours for p in preps),
         clear_liquids_allowed=all(p.clear_liquids_allowed for p in preps),
         hydration_ml=max(p.hydration_ml for p in preps),
