@@ -23,6 +23,7 @@ from radflow.domain.screening.case_json import decision_to_json, evaluate_case_j
 from radflow.domain.screening.engine import FiredRule, ScreeningDecision, applicable_questionnaires, evaluate
 from radflow.domain.screening.questionnaire import AnswerOption, ItemType, Questionnaire, QuestionnaireItem
 from radflow.domain.screening.rules import Outcome, Rule, RuleSet, Source, build_ruleset
+from radflow.domain.screening.schema import case_schema
 
 __all__ = [
     "Answer",
@@ -49,6 +50,7 @@ __all__ = [
     "Source",
     "applicable_questionnaires",
     "build_ruleset",
+    "case_schema",
     "decision_to_json",
     "evaluate",
     "evaluate_case_json",
