@@ -7,14 +7,15 @@ questionnaire applies to the exam; rules scoped `*` always run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from radflow.domain.screening.case import ScreeningCase
-from radflow.domain.screening.conditions import holds
+from radflow.domain.screening.conditions import FactValue, holds
 from radflow.domain.screening.facts import case_facts, exam_facts
 from radflow.domain.screening.questionnaire import Questionnaire
-from radflow.domain.screening.rules import ANY_QUESTIONNAIRE, Outcome, RuleSet, render
+from radflow.domain.screening.rules import ANY_QUESTIONNAIRE, PLACEHOLDER, Outcome, RuleSet
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,25 @@ def _unique(texts: Iterable[str]) -> tuple[str, ...]:
     for text in texts:
         seen.setdefault(text, None)
     return tuple(seen)
+
+
+def render(text: str, facts: Mapping[str, FactValue]) -> str:
+    """Fill `{fact.name}` placeholders with the case's values (lists comma-separated, missing as '—')."""
+
+    def value_of(match: re.Match[str]) -> str:
+        value = facts.get(match.group(1))
+        if value is None:
+            return "—"
+        if isinstance(value, tuple):
+            return ", ".join(_format(element) for element in value) or "—"
+        return _format(value)
+
+    return PLACEHOLDER.sub(value_of, text)
+
+
+def _format(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

@@ -18,7 +18,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from radflow.domain.errors import ValidationError
-from radflow.domain.screening.conditions import Condition, ConditionParser, FactSpec, FactValue, facts_read
+from radflow.domain.screening.conditions import Condition, ConditionParser, FactSpec, facts_read
 from radflow.domain.screening.facts import DERIVED_DAY_COUNTS, EXAM_FACTS, fact_specs
 from radflow.domain.screening.questionnaire import AnswerOption, ItemType, Questionnaire, QuestionnaireItem
 
@@ -390,25 +390,3 @@ def _check_every_item_read(
     unused = sorted(set(items) - asked)
     if unused:
         raise ValidationError(f"item(s) in the item bank but in no questionnaire: {', '.join(unused)}")
-
-
-def render(text: str, facts: Mapping[str, FactValue]) -> str:
-    """Fill `{fact.name}` placeholders with the case's values (lists comma-separated, missing as '—')."""
-
-    def value_of(match: re.Match[str]) -> str:
-        value = facts.get(match.group(1))
-        if value is None:
-            return "—"
-        if isinstance(value, tuple):
-            return ", ".join(_format(element) for element in value) or "—"
-        return _format(value)
-
-    return PLACEHOLDER.sub(value_of, text)
-
-
-def _format(value: object) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
