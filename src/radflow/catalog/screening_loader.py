@@ -43,8 +43,16 @@ def _refuse_duplicate_keys(node: Any, path: Path, seen_nodes: set[int] | None = 
 def _read(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
-        _refuse_duplicate_keys(yaml.compose(text), path)
-        return yaml.safe_load(text)
+        # One parse (libyaml when present): compose, check the node tree, then construct from it.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _refuse_duplicate_keys(node, path)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except FileNotFoundError:
         raise ValidationError(f"screening rules: file {path} is missing") from None
     except yaml.YAMLError as error:
