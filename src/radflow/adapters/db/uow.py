@@ -99,6 +99,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     def rollback(self) -> None:
         """Discard everything not yet committed."""
         if self.session is not None:
+            # Objects handed to the caller stay readable after the unit of work ends: detach them
+            # before the rollback would expire them (their unsaved changes are discarded with it).
+            self.session.expunge_all()
             self.session.rollback()
 
     def _close(self) -> None:

@@ -301,6 +301,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_documents_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_documents_patient_id'), ['patient_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_documents_referral_id'), ['referral_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_documents_sha256'), ['sha256'], unique=False)
 
     op.create_table('order_transitions',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -367,6 +368,7 @@ def downgrade() -> None:
             op.execute(f"DROP SEQUENCE IF EXISTS counter_{name}")
     op.drop_table('order_transitions')
     with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_documents_sha256'))
         batch_op.drop_index(batch_op.f('ix_documents_referral_id'))
         batch_op.drop_index(batch_op.f('ix_documents_patient_id'))
         batch_op.drop_index(batch_op.f('ix_documents_order_id'))
