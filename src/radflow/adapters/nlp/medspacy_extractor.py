@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -101,7 +102,12 @@ class MedspacyFollowupExtractor:
 
     def extract(self, text: str, *, reference_date: date | None = None) -> Extraction:
         """Extract critical findings and follow-up recommendations from one report text."""
-        targets = _targets(self._pipeline()(text))
+        nlp = self._pipeline()
+        with warnings.catch_warnings():
+            # spaCy W036: medspaCy's token matchers stay empty; radflow's rules are regexes and phrases.
+            warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
+            doc = nlp(text)
+        targets = _targets(doc)
         critical = self._critical_findings([t for t in targets if not t.label.startswith(_EXAM)])
         followups = self._followups([t for t in targets if t.label.startswith(_EXAM)], reference_date)
         return Extraction(tuple(critical), tuple(followups))
