@@ -92,9 +92,14 @@ class MppsResult:
     sop_instance_uid: str = ""
     disposition: StepDisposition | None = None
 
-    def as_dataset(self) -> Dataset:
-        """The status data set pynetdicom sends."""
-        return statuses.status_dataset(self.status, self.comment, attribute_list=self.attributes)
+    def as_dataset(self, *, with_attribute_list: bool = True) -> Dataset:
+        """The status data set pynetdicom sends.
+
+        pynetdicom's N-CREATE response has no Attribute Identifier List (0000,1005): there
+        the Error Comment, which names the attributes, has to do.
+        """
+        attributes = self.attributes if with_attribute_list else ()
+        return statuses.status_dataset(self.status, self.comment, attribute_list=attributes)
 
 
 def _tag(keyword: str) -> int:

@@ -24,6 +24,7 @@ from pydicom.tag import BaseTag
 
 from radflow.adapters.dicom.attributes import SEQUENCE_ITEMS, AttributeValue, Values
 from radflow.adapters.dicom.query import RequestedKey, WorklistQuery
+from radflow.adapters.dicom.wire import element_bytes, item_bytes, pad
 
 LATIN_1 = "ISO_IR 100"
 UTF_8 = "ISO_IR 192"
@@ -84,7 +85,7 @@ def build_response(values: Values, query: WorklistQuery, *, implicit_vr: bool = 
     codec = _SINGLE_SETS.get(charset or "", "ascii") if charset else "ascii"
     elements: dict[BaseTag, DataElement | RawDataElement] = {}
     if charset is not None:
-        elements[_CHARSET] = _raw(_CHARSET, "CS", _pad(charset.encode("ascii"), "CS"), implicit_vr)
+        elements[_CHARSET] = _raw(_CHARSET, "CS", pad(charset.encode("ascii"), "CS"), implicit_vr)
     for element in planned:
         tag = BaseTag(element.tag)
         elements[tag] = _raw(tag, element.vr, _value_bytes(element, codec, implicit_vr), implicit_vr)
@@ -127,49 +128,27 @@ def _texts(planned: Iterable[_Planned]) -> Iterator[str]:
             yield from _texts(item)
 
 
-# -- wire encoding (PS3.5 7.1: data elements; 7.5: nested data sets) ----------------------
-
 _CHARSET = BaseTag(0x00080005)
-# PS3.5 Table 7.1-1: VRs with a 2-byte reserved field and a 4-byte length in Explicit VR.
-_LONG_VRS = frozenset({"SQ", "OB", "OD", "OF", "OL", "OV", "OW", "UC", "UN", "UR", "UT"})
-_ITEM = struct.pack("<HH", 0xFFFE, 0xE000)
 
 
 def _raw(tag: BaseTag, vr: str, value: bytes, implicit_vr: bool) -> RawDataElement:
     return RawDataElement(tag, vr, len(value), value, 0, implicit_vr, True)
 
 
-def _pad(value: bytes, vr: str) -> bytes:
-    # PS3.5 6.2: values have even length; UI is padded with NUL, text with a space.
-    if len(value) % 2:
-        return value + (b"\0" if vr == "UI" else b" ")
-    return value
-
-
 def _value_bytes(element: _Planned, codec: str, implicit_vr: bool) -> bytes:
     if element.vr == "SQ":
-        # Items with explicit lengths (PS3.5 7.5.1); an empty sequence has no items.
-        return b"".join(
-            _ITEM + struct.pack("<I", len(body)) + body
-            for body in (_item_bytes(item, codec, implicit_vr) for item in element.items)
-        )
+        # An empty sequence has no items.
+        return b"".join(item_bytes(_item_body(item, codec, implicit_vr)) for item in element.items)
     value = element.value
     if value is None or value == "":
         return b""
     if element.vr == "US":
         return b"".join(struct.pack("<H", int(v)) for v in str(value).split("\\"))
-    return _pad(str(value).encode(codec), element.vr)
+    return pad(str(value).encode(codec), element.vr)
 
 
-def _item_bytes(item: tuple[_Planned, ...], codec: str, implicit_vr: bool) -> bytes:
-    parts = []
-    for element in item:
-        value = _value_bytes(element, codec, implicit_vr)
-        head = struct.pack("<HH", element.tag >> 16, element.tag & 0xFFFF)
-        if implicit_vr:
-            parts.append(head + struct.pack("<I", len(value)) + value)
-        elif element.vr in _LONG_VRS:
-            parts.append(head + element.vr.encode("ascii") + b"\0\0" + struct.pack("<I", len(value)) + value)
-        else:
-            parts.append(head + element.vr.encode("ascii") + struct.pack("<H", len(value)) + value)
-    return b"".join(parts)
+def _item_body(item: tuple[_Planned, ...], codec: str, implicit_vr: bool) -> bytes:
+    return b"".join(
+        element_bytes(element.tag, element.vr, _value_bytes(element, codec, implicit_vr), implicit_vr)
+        for element in item
+    )

@@ -20,7 +20,7 @@ from typing import Any, Self, cast
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, _config, evt
-from pynetdicom.dimse_primitives import N_CREATE, N_SET
+from pynetdicom.dimse_primitives import C_FIND, N_CREATE, N_SET
 
 from radflow.adapters.dicom import statuses
 from radflow.adapters.dicom.attributes import worklist_values
@@ -28,6 +28,7 @@ from radflow.adapters.dicom.mpps import MppsReceiver
 from radflow.adapters.dicom.query import WorklistQuery
 from radflow.adapters.dicom.responses import build_response
 from radflow.adapters.dicom.transport import ConnectionLimits, GuardedAssociationServer
+from radflow.adapters.dicom.wire import check_structure
 from radflow.adapters.dicom.worklist import WorklistSource
 from radflow.config import Settings
 from radflow.domain.errors import RadflowError, ValidationError
@@ -170,8 +171,11 @@ class DicomServer:
         associations = server.active_associations
         for assoc in associations:
             assoc.abort()
+        # Connections that never associated hold nothing and end by their ARTIM timer;
+        # only the associations that may be using the worklist or the MPPS store are awaited.
         for assoc in associations:
-            assoc.join(timeout)
+            if server.is_admitted(assoc):
+                assoc.join(timeout)
         if self._thread is not None:
             self._thread.join(timeout)
         LOGGER.info("DICOM %s stopped", self.config.ae_title)
@@ -216,6 +220,10 @@ class DicomServer:
 
     def _read_query(self, event: evt.Event, calling_ae: str) -> WorklistQuery:
         try:
+            raw = cast(C_FIND, event.request).Identifier
+            if raw is not None:
+                implicit_vr = event.context.transfer_syntax == ImplicitVRLittleEndian
+                check_structure(raw.getvalue(), implicit_vr=implicit_vr)
             identifier = event.identifier
             return WorklistQuery.from_identifier(
                 identifier,
@@ -254,7 +262,7 @@ class DicomServer:
         if not uid and result.status in (statuses.SUCCESS, statuses.ATTRIBUTE_VALUE_OUT_OF_RANGE):
             answer = Dataset()
             answer.AffectedSOPInstanceUID = result.sop_instance_uid
-        return result.as_dataset(), answer
+        return result.as_dataset(with_attribute_list=False), answer
 
     def _on_n_set(self, event: evt.Event) -> tuple[Dataset, Dataset | None]:
         """Record an update or the end of a procedure step."""

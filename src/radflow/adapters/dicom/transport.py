@@ -70,7 +70,8 @@ class GuardedAssociationSocket(AssociationSocket):
         guarded._deadline = 0.0
         guarded._header_read = False
         if guarded.socket is not None:
-            guarded.socket.settimeout(limits.pdu_timeout)
+            with contextlib.suppress(OSError):  # a peer gone already is seen at the first read
+                guarded.socket.settimeout(limits.pdu_timeout)
         return guarded
 
     def recv(self, nr_bytes: int) -> bytearray:
@@ -124,7 +125,10 @@ class GuardedAssociationSocket(AssociationSocket):
     def send(self, bytestream: bytes) -> None:
         """Send, waiting at most the PDU timeout for a peer that does not read."""
         if self.socket is not None:
-            self.socket.settimeout(self.limits.pdu_timeout)
+            # A socket closed under us fails the send below, which pynetdicom turns into
+            # "transport closed" (event 17); an error here would kill the reactor thread.
+            with contextlib.suppress(OSError):
+                self.socket.settimeout(self.limits.pdu_timeout)
         super().send(bytestream)
 
     def _peer(self) -> str:
@@ -203,6 +207,10 @@ class GuardedAssociationServer(ThreadedAssociationServer):
         # pynetdicom also drops the server from its AE's list, where it never was: ValueError.
         with contextlib.suppress(ValueError):
             super().shutdown()
+
+    def is_admitted(self, assoc: Association) -> bool:
+        """Tell whether the association was given a slot (sent an A-ASSOCIATE-RQ and was admitted)."""
+        return assoc in self._admitted
 
     @property
     def associations_in_use(self) -> int:
