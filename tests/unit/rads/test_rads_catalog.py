@@ -75,3 +75,18 @@ def test_mqsa_category_without_a_lay_sentence_is_refused() -> None:
 @pytest.mark.parametrize(("months", "days"), [(1, 30), (3, 91), (6, 183), (12, 365), (18, 548), (24, 731)])
 def test_months_normalise_to_days(months: int, days: int) -> None:
     assert months_to_days(months) == days
+
+
+@pytest.mark.parametrize("name", ["Lung-RADS", "lungrads", "LUNG_RADS", "Lung-RADS v2022"])
+def test_system_is_recognised_however_it_is_spelt(name: str) -> None:
+    from radflow.catalog.rads import assess_json
+
+    assert assess_json({"system": name, "exam": "baseline", "nodules": []})["system"] == "Lung-RADS"
+
+
+def test_finding_without_system_is_refused_naming_the_field() -> None:
+    from radflow.catalog.rads import assess_json
+
+    with pytest.raises(ValidationError) as error:
+        assess_json({"exam": "baseline"})
+    assert (error.value.field, error.value.message.startswith("'system' is required")) == ("system", True)

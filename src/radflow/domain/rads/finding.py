@@ -32,17 +32,19 @@ class RadsRulebook:
     mqsa: MqsaTable
 
 
+_ALIASES = {
+    "birads": "bi-rads", "lungrads": "lung-rads", "lungradsv2022": "lung-rads", "tirads": "ti-rads",
+    "acrtirads": "ti-rads", "fleischner": "fleischner", "fleischner2017": "fleischner",
+}
+
+
 def normalise_system(raw: object) -> str:
-    """Accept "BI-RADS", "birads", "Lung_RADS" ...; answer one of SYSTEMS."""
-    if not isinstance(raw, str):
-        raise ValidationError(f"'system' is required: one of {', '.join(SYSTEMS)}", field="system")
-    key = raw.lower().replace("_", "").replace("-", "").replace(" ", "")
-    for system in SYSTEMS:
-        if key in {system.replace("-", ""), system.replace("-", "").removesuffix("rads")}:
-            return system
-    if key in {"acrtirads", "fleischner2017", "lungradsv2022"}:
-        return {"acrtirads": "ti-rads", "fleischner2017": "fleischner", "lungradsv2022": "lung-rads"}[key]
-    raise ValidationError(f"'system' is {raw!r}: expected one of {', '.join(SYSTEMS)}", field="system")
+    """Accept "BI-RADS", "birads", "Lung_RADS", "ACR TI-RADS" ...; answer one of SYSTEMS."""
+    key = raw.lower().translate(str.maketrans("", "", "-_ ")) if isinstance(raw, str) else ""
+    if key not in _ALIASES:
+        shown = f"is {raw!r}" if raw is not None else "is required"
+        raise ValidationError(f"'system' {shown}: expected one of {', '.join(SYSTEMS)}", field="system")
+    return _ALIASES[key]
 
 
 def assess_finding(obj: object, rulebook: RadsRulebook) -> Assessment:
