@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # types-PyYAML is not in the venv
+import yaml  # type: ignore[import-untyped, unused-ignore]  # types-PyYAML may be absent
 
 from radflow.domain.errors import ValidationError
 from radflow.domain.rads.birads import parse_birads_table
