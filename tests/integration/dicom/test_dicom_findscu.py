@@ -34,8 +34,12 @@ def test_a_scanner_gets_its_stations_day_with_the_safety_fields(start_server, ru
     server = start_server()
     answers = run_findscu(
         server.port,
-        [f"{SPS}.ScheduledStationAETitle=CT3", f"{SPS}.ScheduledProcedureStepStartDate=20260204", f"{SPS}.Modality=CT"]
-        + RETURN_KEYS,
+        [
+            f"{SPS}.ScheduledStationAETitle=CT3",
+            f"{SPS}.ScheduledProcedureStepStartDate=20260204",
+            f"{SPS}.Modality=CT",
+            *RETURN_KEYS,
+        ],
     )
     assert accessions(answers) == ["CT3-0700", "CT3-0900", "CT3-1100"]
     nine = next(a for a in answers if a.AccessionNumber == "CT3-0900")

@@ -168,14 +168,13 @@ class DicomServer:
         if server is None:
             return
         server.shutdown()
-        associations = server.active_associations
+        # Connections that never associated hold nothing and end by their ARTIM timer;
+        # the associations that may be using the worklist or the MPPS store are aborted and awaited.
+        associations = [a for a in server.active_associations if server.is_admitted(a)]
         for assoc in associations:
             assoc.abort()
-        # Connections that never associated hold nothing and end by their ARTIM timer;
-        # only the associations that may be using the worklist or the MPPS store are awaited.
         for assoc in associations:
-            if server.is_admitted(assoc):
-                assoc.join(timeout)
+            assoc.join(timeout)
         if self._thread is not None:
             self._thread.join(timeout)
         LOGGER.info("DICOM %s stopped", self.config.ae_title)
