@@ -1,0 +1,184 @@
+"""The read queries FHIR needs beyond services.views: searches with totals, and one coverage by id.
+
+They follow the services' rules exactly: the policy is checked (`services.access.guard`), lists are
+narrowed by `services.views.visible_filter`, and each answer writes one audit record in its own
+transaction (a list names its patient when it holds exactly one). They are service-layer handlers,
+registered on the bus like any other (`register_queries`); the composition root can take `HANDLERS`
+into `bootstrap.command_handlers()` and wire `SqlFhirReadModel` as the unit of work's `fhir_views`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from radflow.adapters.fhir.criteria import AuditCriteria, CoverageCriteria, OrderCriteria, PatientCriteria
+from radflow.adapters.fhir.read_model import FhirReadModel, SqlFhirReadModel
+from radflow.adapters.fhir.search import Page
+from radflow.domain.audit import AuditRecord
+from radflow.domain.order import Order
+from radflow.domain.patient import Patient
+from radflow.domain.policy import AccessTarget, Action
+from radflow.domain.referral import Coverage
+from radflow.domain.users import Principal
+from radflow.services.access import guard
+from radflow.services.audit import record_access
+from radflow.services.bus import Handler, ServiceBus
+from radflow.services.context import ServiceContext
+from radflow.services.unit_of_work import UnitOfWork
+from radflow.services.views import OrderFilter, visible_filter
+
+
+@dataclass(frozen=True)
+class Found[T]:
+    """One page of matches, the total number of matches, and the display names of the users named."""
+
+    items: tuple[T, ...]
+    total: int
+    names: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FindPatients:
+    """A Patient search (staff see every patient; a referrer those they ordered for; a patient themself)."""
+
+    actor: Principal
+    criteria: PatientCriteria
+    page: Page
+
+
+@dataclass(frozen=True)
+class FindOrders:
+    """A ServiceRequest or Task search among the orders the user may see."""
+
+    actor: Principal
+    criteria: OrderCriteria
+    page: Page
+    with_names: bool = False  # the Task's history names who did each step
+
+
+@dataclass(frozen=True)
+class GetCoverage:
+    """One coverage by id."""
+
+    actor: Principal
+    coverage_id: str
+
+
+@dataclass(frozen=True)
+class FindCoverages:
+    """A Coverage search among the patients the user may see."""
+
+    actor: Principal
+    criteria: CoverageCriteria
+    page: Page
+
+
+@dataclass(frozen=True)
+class FindAuditRecords:
+    """An AuditEvent search (auditors only)."""
+
+    actor: Principal
+    criteria: AuditCriteria
+    page: Page
+
+
+def fhir_views(uow: UnitOfWork) -> FhirReadModel:
+    """The unit of work's FHIR read model (wired as `fhir_views`, else built on its session)."""
+    wired: FhirReadModel | None = getattr(uow, "fhir_views", None)
+    if wired is not None:
+        return wired
+    session = getattr(uow, "session", None)
+    if isinstance(session, Session):
+        return SqlFhirReadModel(session)
+    raise RuntimeError("this unit of work has no FHIR read model")
+
+
+def _audit_list(uow: UnitOfWork, ctx: ServiceContext, actor: Principal, action: str, object_type: str,
+                patient_ids: Iterable[str], shown: int, total: int) -> None:
+    patients = sorted(set(patient_ids))
+    record_access(uow, ctx, actor, action, patient_id=patients[0] if len(patients) == 1 else "",
+                  object_type=object_type, detail=f"{shown} of {total}, patients={len(patients)}")
+
+
+def find_patients(cmd: FindPatients, uow: UnitOfWork, ctx: ServiceContext) -> Found[Patient]:
+    """Search patients the user may see; the search is audited."""
+    guard(cmd.actor, Action.PATIENT_READ)
+    visible = visible_filter(cmd.actor, OrderFilter())
+    with uow:
+        patients, total = fhir_views(uow).patients(cmd.criteria, visible, cmd.page)
+        _audit_list(uow, ctx, cmd.actor, "patient.search", "patient-list", (p.id for p in patients),
+                    len(patients), total)
+        uow.commit()
+        return Found(tuple(patients), total)
+
+
+def find_orders(cmd: FindOrders, uow: UnitOfWork, ctx: ServiceContext) -> Found[Order]:
+    """Search orders the user may see; the search is audited."""
+    guard(cmd.actor, Action.ORDER_READ)
+    visible = visible_filter(cmd.actor, OrderFilter())
+    with uow:
+        orders, total = fhir_views(uow).orders(cmd.criteria, visible, cmd.page)
+        names: dict[str, str] = {}
+        if cmd.with_names and orders:
+            people = sorted({line.by for order in orders for line in order.transitions})
+            views: Any = getattr(uow, "views", None)
+            names = views.user_names(people) if views is not None else {}
+        _audit_list(uow, ctx, cmd.actor, "order.read.list", "order-list", (o.patient_id for o in orders),
+                    len(orders), total)
+        uow.commit()
+        return Found(tuple(orders), total, names)
+
+
+def get_coverage(cmd: GetCoverage, uow: UnitOfWork, ctx: ServiceContext) -> Coverage:
+    """Read one coverage (checked against its patient, audited)."""
+    with uow:
+        coverage = uow.coverages.get(cmd.coverage_id)
+        guard(cmd.actor, Action.COVERAGE_READ, AccessTarget(patient_id=coverage.patient_id), object_type="coverage",
+              object_id=coverage.id)
+        record_access(uow, ctx, cmd.actor, "coverage.read", patient_id=coverage.patient_id, object_type="coverage",
+                      object_id=coverage.id)
+        uow.commit()
+        return coverage
+
+
+def find_coverages(cmd: FindCoverages, uow: UnitOfWork, ctx: ServiceContext) -> Found[Coverage]:
+    """Search coverages of patients the user may see; the search is audited."""
+    guard(cmd.actor, Action.COVERAGE_READ)
+    visible = visible_filter(cmd.actor, OrderFilter())
+    with uow:
+        coverages, total = fhir_views(uow).coverages(cmd.criteria, visible, cmd.page)
+        _audit_list(uow, ctx, cmd.actor, "coverage.search", "coverage-list", (c.patient_id for c in coverages),
+                    len(coverages), total)
+        uow.commit()
+        return Found(tuple(coverages), total)
+
+
+def find_audit_records(cmd: FindAuditRecords, uow: UnitOfWork, ctx: ServiceContext) -> Found[AuditRecord]:
+    """Search the audit trail (reading it is itself audited)."""
+    guard(cmd.actor, Action.AUDIT_READ)
+    with uow:
+        records, total = fhir_views(uow).audit_records(cmd.criteria, cmd.page)
+        patients = {p for group in cmd.criteria.patient_ids for p in group}
+        record_access(uow, ctx, cmd.actor, "audit.read", patient_id=next(iter(patients)) if len(patients) == 1
+                      else "", object_type="audit", detail=f"{len(records)} of {total} records")
+        uow.commit()
+        return Found(tuple(records), total)
+
+
+HANDLERS: Mapping[type, Handler] = {
+    FindPatients: find_patients, FindOrders: find_orders, GetCoverage: get_coverage,
+    FindCoverages: find_coverages, FindAuditRecords: find_audit_records,
+}
+
+
+def register_queries(bus: ServiceBus) -> None:
+    """Add the FHIR queries to a bus that lacks them (idempotent; safe from several threads)."""
+    for command_type, handler in HANDLERS.items():
+        try:
+            bus.register(command_type, handler)
+        except ValueError:  # already registered: by the composition root, or by a concurrent first request
+            continue
