@@ -100,6 +100,13 @@ def test_category_4a_means_ldct_in_3_months_and_pet_ct_only_with_a_solid_part_of
     assert "PET/CT" not in part_solid["also_consider"]
 
 
+def test_pet_ct_is_listed_for_the_suspicious_nodule_not_for_a_large_calcified_one() -> None:
+    result = lung([{"type": "solid", "diameter_mm": 12.0, "benign_features": True},
+                   {"type": "part_solid", "diameter_mm": 12.0, "solid_component_mm": 7.0}])
+    assert result["category"] == "4A"
+    assert "PET/CT" not in result["also_consider"]
+
+
 def test_category_4b_sends_to_diagnostic_ct_pet_ct_and_tissue_sampling_without_an_interval() -> None:
     result = lung([{"type": "solid", "diameter_mm": 16.0}])
     assert result["procedure"] == "diagnostic chest CT with or without contrast"

@@ -317,9 +317,8 @@ def assess_lungrads(exam: LungScreeningExam, table: LungRadsTable) -> Assessment
     interval = outcome.interval if outcome and outcome.interval else entry.interval
     procedure = outcome.procedure if outcome and outcome.procedure else entry.procedure
     also = list(entry.also_consider)
-    if category in {"4A", "4B", "4X"} and any(
-        _solid_size(n) >= table.pet_ct_solid_threshold_mm for n in exam.nodules
-    ):
+    suspicious = [exam.nodules[r.index] for r in results if r.category in {"4A", "4B", "4X"}]
+    if category in {"4A", "4B", "4X"} and any(_solid_size(n) >= table.pet_ct_solid_threshold_mm for n in suspicious):
         also.insert(0, "PET/CT")
     notes: list[str] = []
     modifier = None
