@@ -6,6 +6,7 @@ import copy
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,8 +144,9 @@ def test_extract_json_refuses_bad_requests_naming_the_field(request_body: dict[s
 
 def test_importing_the_adapter_does_not_load_medspacy() -> None:
     code = "import sys, radflow.adapters.nlp; print('medspacy' in sys.modules)"
+    src = Path(__file__).resolve().parents[3] / "src"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            env={"PYTHONPATH": "src"})
+                            env={"PYTHONPATH": str(src)})
     assert result.stdout.strip() == "False"
 
 
