@@ -328,6 +328,14 @@ def test_raw_control_character_inside_a_value_is_refused_not_silently_kept() -> 
     assert str(error.location) == "PID-5"
 
 
+@pytest.mark.parametrize("stray", [b"\x1c", b"\x1f", b"\x0b"])
+def test_control_byte_at_the_start_or_end_of_a_segment_is_refused(stray: bytes) -> None:
+    raw = sample("epic_adt_a40_251.hl7")
+    assert refusal(raw.replace(b"\rMRG|", b"\r" + stray + b"MRG|")).error_code is ErrorCode.SEGMENT_SEQUENCE_ERROR
+    assert refusal(raw[:-1] + stray + b"\r").error_code is ErrorCode.DATA_TYPE_ERROR
+    assert refusal(raw + stray).error_code is ErrorCode.SEGMENT_SEQUENCE_ERROR
+
+
 def test_line_break_inside_report_text_is_refused_rather_than_cutting_the_text() -> None:
     raw = sample("dictation_oru_r01_24_corrected.hl7").replace(b"comparison with", b"comparison\nwith")
     assert refusal(raw).error_code is ErrorCode.SEGMENT_SEQUENCE_ERROR

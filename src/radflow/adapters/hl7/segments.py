@@ -116,10 +116,11 @@ class SegmentList:
         counts: dict[str, int] = {}
         segments: list[SegmentReader] = []
         for number, line in enumerate(_SEGMENT_BREAK.split(text), start=1):
-            if not line.strip():
+            if not line.strip(" \t"):
                 continue
             fields = line.split(delimiters.field)
-            name = fields[0].strip()
+            # Only blanks are trimmed: str.strip() would also eat the control bytes 0x1C-0x1F.
+            name = fields[0].strip(" \t")
             if not _SEGMENT_ID.match(name):
                 # Usually a line break inside a value; ignoring the line would silently cut the text.
                 raise Hl7ContentError(
@@ -133,7 +134,7 @@ class SegmentList:
                 fields.insert(1, delimiters.field)
             counts[name] = counts.get(name, 0) + 1
             segment = SegmentReader(fields, counts[name], delimiters, codec)
-            _refuse_control_characters(segment)
+            _refuse_control_characters(segment, line)
             segments.append(segment)
         return cls(segments)
 
@@ -157,14 +158,16 @@ class SegmentList:
         return [s for s in self.segments if s.name == name]
 
 
-def _refuse_control_characters(segment: SegmentReader) -> None:
+def _refuse_control_characters(segment: SegmentReader, line: str) -> None:
     """ERR 102 for a raw control character (a stray MLLP byte, a binary blob sent unescaped)."""
-    for position, value in enumerate(segment.fields):
-        if position == 1 and segment.name == "MSH":
-            continue
-        if found := _CONTROL.search(value):
-            raise Hl7ContentError(
-                f"control character 0x{ord(found.group()):02X} in the value; send it escaped as \\Xhh\\ or remove it",
-                error_code=ErrorCode.DATA_TYPE_ERROR,
-                location=segment.location(position),
-            )
+    found = _CONTROL.search(line)
+    if found is None:
+        return
+    field = line[: found.start()].count(segment.delimiters.field)
+    if segment.name == "MSH" and field > 0:
+        field += 1  # MSH-1 is the separator itself, so the n-th split part is MSH-(n+1)
+    raise Hl7ContentError(
+        f"control character 0x{ord(found.group()):02X} in the value; send it escaped as \\Xhh\\ or remove it",
+        error_code=ErrorCode.DATA_TYPE_ERROR,
+        location=segment.location(field),
+    )
