@@ -66,9 +66,11 @@ class _Reader:
         self.problems: list[str] = []
 
     def problem(self, node: yaml.Node, message: str) -> None:
+        """Record a problem at the node's line."""
         self.problems.append(f"{self.source}:{node.start_mark.line + 1}: {message}")
 
     def mapping(self, node: yaml.Node, what: str, keys: set[str] | None = None) -> dict[str, yaml.Node]:
+        """A mapping node's entries by key; unknown and repeated keys are problems."""
         if not isinstance(node, yaml.MappingNode):
             self.problem(node, f"{what} must be a mapping of keys to values")
             return {}
@@ -86,6 +88,7 @@ class _Reader:
         return found
 
     def text(self, node: yaml.Node, what: str) -> str | None:
+        """A non-empty scalar as written (leading zeros kept), or None with a problem."""
         if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
             self.problem(node, f"{what} must be a single value")
             return None
@@ -96,6 +99,7 @@ class _Reader:
         return value
 
     def choice[T](self, node: yaml.Node, what: str, convert: Callable[[str], T], allowed: Collection[str]) -> T | None:
+        """A scalar converted by `convert`, or None with a problem naming what is allowed."""
         value = self.text(node, what)
         if value is None:
             return None
@@ -107,9 +111,11 @@ class _Reader:
             return None
 
     def boolean(self, node: yaml.Node, what: str) -> bool | None:
+        """true/false (yes/no, on/off), or None with a problem."""
         return self.choice(node, what, lambda v: _BOOLEANS[v.lower()], ("true", "false"))
 
     def required(self, fields: dict[str, yaml.Node], key: str, parent: yaml.Node, what: str) -> yaml.Node | None:
+        """The node under `key`, or None with a problem saying it is required."""
         if key not in fields:
             self.problem(parent, f"{what}: {key!r} is required")
             return None

@@ -73,6 +73,7 @@ def read_header_best_effort(raw: bytes) -> MessageHeader | None:
         delimiters = Delimiters(separator, *STANDARD_DELIMITERS.encoding_characters)
 
     def field(number: int, component: int = 1) -> str:
+        """MSH-n, first repetition, one component, unescaped."""
         value = parts[number] if number < len(parts) else ""
         components = value.split(delimiters.repetition)[0].split(delimiters.component)
         chosen = components[component - 1] if component <= len(components) else ""

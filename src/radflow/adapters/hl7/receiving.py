@@ -81,6 +81,7 @@ def make_handler(apply: Apply, *, clock: Clock, on_application_ack: ApplicationA
     """A listener handler around `receive`; application acks go to `on_application_ack`."""
 
     def handle(raw: bytes, peer: str) -> bytes:
+        """Answer one frame; queue the application ack if one is due."""
         reception = receive(raw, apply, clock=clock)
         if reception.application_ack is not None and reception.header is not None and on_application_ack:
             on_application_ack(reception.header, reception.application_ack)
