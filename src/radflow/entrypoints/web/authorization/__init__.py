@@ -1,0 +1,1 @@
+"""Screens of the authorization coordinators: their queue and the actions on a request."""

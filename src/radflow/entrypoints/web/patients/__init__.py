@@ -1,0 +1,1 @@
+"""Patient screens: search with probable duplicates, registration, the patient page, merge."""

@@ -1,0 +1,1 @@
+"""Protocoling screens: the radiologists' queue and the protocol form."""

@@ -1,0 +1,34 @@
+"""Fixtures for the screens: the whole app on a fresh database, and users signed in through the form."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from web_support import Browser, BrowserFactory, csrf_in, sign_in
+
+from radflow.bootstrap import Radflow
+from radflow.entrypoints.api.app import create_app
+from radflow_test_support import UserFactory
+
+
+@pytest.fixture
+def app_client(radflow: Radflow) -> TestClient:
+    """A client of the whole app (screens included)."""
+    return TestClient(create_app(radflow), base_url="http://testserver")
+
+
+@pytest.fixture
+def browser_for(radflow: Radflow, make_user: UserFactory) -> BrowserFactory:
+    """Make a user with a role and sign them in through the form: a fresh client each."""
+
+    def make(role: str, **kwargs: object) -> Browser:
+        user = make_user(role, **kwargs)
+        client = TestClient(create_app(radflow), base_url="http://testserver")
+        response = sign_in(client, user.principal.username, user.password)
+        assert response.status_code == 303, response.text
+        start = client.get(response.headers["location"], follow_redirects=True)
+        return Browser(client, user, csrf_in(start.text) if 'name="csrf_token"' in start.text else "")
+
+    return make
+
+
