@@ -34,7 +34,8 @@ DAY = "20260204"
 
 def require_tool(name: str) -> str:
     """The tool's path; a missing tool skips locally and fails under CI=true (DESIGN.md §5)."""
-    path = shutil.which(name)
+    # Debian installs Orthanc in /usr/sbin, which an ordinary user's PATH may lack.
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
     if path:
         return path
     message = f"{name} is not installed (Debian: apt-get install dcmtk orthanc)"
@@ -121,6 +122,12 @@ def start_server(worklist: InMemoryWorklistSource, mpps_sink: RecordingStepSink)
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def installed_tool() -> Callable[[str], str]:
+    """Find a tool: installed_tool("Orthanc") is its path (skip locally, fail under CI=true)."""
+    return require_tool
 
 
 @pytest.fixture
