@@ -6,11 +6,9 @@ must be installed there.
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,10 +25,7 @@ from radflow.domain.clock import FakeClock
 from radflow.domain.users import Principal, Role
 from radflow.services.accounts import CreateUser, create_user, issue_api_token
 from radflow.services.ports import RecordingGateway
-
-PG_URL = os.environ.get("RADFLOW_TEST_DATABASE_URL", "")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from radflow_test_support import IN_CI, PG_URL, ApiUser, UserFactory
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -41,11 +36,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true (a skipped test fails the run): {report.longrepr}"
-
-
-def backends() -> list[str]:
-    """SQLite always; PostgreSQL when a URL is given (and always under CI)."""
-    return ["sqlite", "postgres"] if (PG_URL or IN_CI) else ["sqlite"]
 
 
 @pytest.fixture(scope="session")
@@ -109,26 +99,9 @@ def gateway() -> RecordingGateway:
 @pytest.fixture
 def radflow(test_settings: Settings, clock: FakeClock, gateway: RecordingGateway) -> Iterator[Radflow]:
     """A wired radflow on a fresh database with a fake clock and a recording gateway."""
-    wired = bootstrap(test_settings, clock=clock, gateway=gateway, hasher=Argon2Hasher(time_cost=1, memory_cost=8))
+    wired = bootstrap(test_settings, clock=clock, gateway=gateway, hasher=Argon2Hasher(time_cost=1, memory_cost=256))
     yield wired
     wired.engine.dispose()
-
-
-@dataclass(frozen=True)
-class TestUser:
-    """A user made for a test: who they are, and a bearer token for the API."""
-
-    principal: Principal
-    token: str
-    password: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """Authorization header for the API."""
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-UserFactory = Callable[..., TestUser]
 
 
 @pytest.fixture
@@ -139,7 +112,7 @@ def make_user(radflow: Radflow) -> UserFactory:
 
     def make(role: str, *, username: str = "", npi: str = "", patient_id: str | None = None,
              section_chief: bool = False, lead_technologist: bool = False,
-             covers_npis: tuple[str, ...] = ()) -> TestUser:
+             covers_npis: tuple[str, ...] = ()) -> ApiUser:
         name = username or f"{role.replace('_', '')}{next(counter)}"
         password = f"{name}-password-123"
         create_user(CreateUser(actor=admin, username=name, display_name=name.title(), role=role, password=password,
@@ -150,6 +123,6 @@ def make_user(radflow: Radflow) -> UserFactory:
         with radflow.uow() as uow:
             user = uow.users.by_username(name)
             assert user is not None
-            return TestUser(user.principal("test"), token, password)
+            return ApiUser(user.principal("test"), token, password)
 
     return make

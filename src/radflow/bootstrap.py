@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,46 +24,53 @@ from radflow.catalog.loader import Catalog, load_catalog
 from radflow.config import Settings
 from radflow.domain.clock import Clock
 from radflow.domain.events import DomainEvent
-from radflow.services import authorizations, documents, order_changes, orders, patients, routing, views
 from radflow.services.accounts import PasswordHasher
 from radflow.services.bus import Handler, ServiceBus
 from radflow.services.context import ServiceContext
 from radflow.services.jobs import JobHandler
+from radflow.services.memory import MemoryStore
 from radflow.services.ports import MessageGateway
 from radflow.services.unit_of_work import EventHandler, UnitOfWork
+from radflow.wiring import AREAS, Area
+
+
+def areas() -> list[Area]:
+    """Every area's contributions, in composition order."""
+    return [importlib.import_module(f"radflow.wiring.{name}").AREA for name in AREAS]
+
+
+def _merge[K, V](what: str, tables: list[Mapping[K, V]]) -> dict[K, V]:
+    merged: dict[K, V] = {}
+    for table in tables:
+        for key, value in table.items():
+            if key in merged:
+                raise ValueError(f"two {what} for {getattr(key, '__name__', key)}")
+            merged[key] = value
+    return merged
 
 
 def command_handlers() -> dict[type, Handler]:
     """Every command and query type with its handler."""
-    handlers: dict[type, Handler] = {}
-    tables: Sequence[Mapping[type, Handler]] = (
-        patients.HANDLERS,
-        authorizations.HANDLERS,
-        documents.HANDLERS,
-        views.HANDLERS,
-        {
-            orders.ReceiveReferral: orders.receive_referral,
-            order_changes.SupplyDocumentation: order_changes.supply_documentation,
-            order_changes.AssignProtocol: order_changes.assign_protocol,
-            order_changes.CancelOrder: order_changes.cancel_order,
-        },
-    )
-    for table in tables:
-        for command_type, handler in table.items():
-            if command_type in handlers:
-                raise ValueError(f"two handlers for {command_type.__name__}")
-            handlers[command_type] = handler
-    return handlers
+    return _merge("handlers", [area.handlers for area in areas()])
 
 
 def job_handlers() -> dict[str, JobHandler]:
     """Every job kind with its handler."""
-    return {**routing.JOB_HANDLERS, **authorizations.JOB_HANDLERS}
+    return _merge("job handlers", [area.job_handlers for area in areas()])
 
 
 def event_handlers() -> dict[type[DomainEvent], list[EventHandler]]:
-    """In-transaction reactions to domain events (the outbox writers)."""
-    return {}
+    """In-transaction reactions to domain events (the outbox writers), all areas together."""
+    merged: dict[type[DomainEvent], list[EventHandler]] = {}
+    for area in areas():
+        for event_type, handlers in area.event_handlers.items():
+            merged.setdefault(event_type, []).extend(handlers)
+    return merged
+
+
+def memory_repositories() -> dict[str, Callable[[MemoryStore], Any]]:
+    """Area repositories for the in-memory unit of work."""
+    return _merge("memory repositories", [area.memory_repositories for area in areas()])
 
 
 def audit_key(settings: Settings) -> bytes:
@@ -109,7 +117,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
               gateway: MessageGateway | None = None, hasher: PasswordHasher | None = None) -> Radflow:
     """Wire radflow for one process: database, catalog, clock, gateways, services."""
     settings = settings or Settings()
-    start_mappers()
+    composed = areas()
+    start_mappers(*(mapper for area in composed for mapper in area.mappers))
     engine = make_engine(settings.effective_database_url, schema=settings.database_schema)
     session_factory = make_session_factory(engine)
     catalog = load_catalog()
@@ -123,8 +132,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     )
     events = event_handlers()
 
+    repositories = _merge("repositories", [area.repositories for area in composed])
+
     def uow_factory() -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(session_factory, engine, events)
+        return SqlAlchemyUnitOfWork(session_factory, engine, events, repositories)
 
     return Radflow(
         settings=settings, engine=engine, session_factory=session_factory, ctx=ctx,

@@ -7,6 +7,7 @@ like a real week at the front desk.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -69,10 +70,28 @@ USERS = (
     DemoUser("interface", "EHR interface", Role.INTEGRATION),
 )
 
-#: Extra seeding steps of later areas (scheduling, exam day, reading): each gets the wired app and a
-#: dict of what the foundation seeded.
-DemoStep = Callable[[Radflow, dict[str, object], Console], None]
-EXTRA_STEPS: list[DemoStep] = []
+#: Seeding steps of later areas, run in order after the foundation's: (module, function); each function
+#: gets the wired app, the fake clock, and a dict of what was seeded so far (it may add to it).
+DemoStep = Callable[[Radflow, FakeClock, dict[str, object], Console], None]
+EXTRA_STEPS: tuple[tuple[str, str], ...] = (
+    ("radflow.entrypoints.demo_scheduling", "seed"),
+    ("radflow.entrypoints.demo_exam_day", "seed"),
+    ("radflow.entrypoints.demo_hl7", "seed"),
+    ("radflow.entrypoints.demo_reporting", "seed"),
+)
+
+
+def _extra_steps() -> list[DemoStep]:
+    steps: list[DemoStep] = []
+    for module_name, attribute in EXTRA_STEPS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as missing:
+            if not missing.name or not module_name.startswith(missing.name):
+                raise
+            continue
+        steps.append(getattr(module, attribute))
+    return steps
 
 
 def _principals(radflow: Radflow) -> dict[str, Principal]:
@@ -181,8 +200,8 @@ def seed_demo(settings: Settings, console: Console) -> None:
         _create_users(radflow)
         people = _principals(radflow)
         seeded = _seed_orders(radflow, people, clock)
-        for step in EXTRA_STEPS:
-            step(radflow, seeded, console)
+        for step in _extra_steps():
+            step(radflow, clock, seeded, console)
         console.print("[green]demo center seeded[/green]")
     else:
         console.print("demo center already seeded; logins below")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from radflow.domain.authorization import Authorization, AuthorizationState
-from radflow.domain.errors import Conflict, NotFound, ValidationError
+from radflow.domain.errors import Conflict, ValidationError
 from radflow.domain.jobs import Job
 from radflow.domain.lifecycle import OrderEvent, OrderState
 from radflow.domain.order import Order
@@ -28,7 +28,7 @@ def _load(uow: UnitOfWork, order_id: str, actor: Principal) -> tuple[Order, Auth
     guard_order(actor, Action.AUTHORIZATION_MANAGE, order)
     current = uow.authorizations.current_for_order(order.id)
     if current is None:
-        raise NotFound(f"order {order.accession_number} has no authorization request")
+        raise Conflict(f"order {order.accession_number} is {order.state.value}: it has no authorization request")
     return order, current
 
 

@@ -7,7 +7,7 @@ store and writes it back on commit, so a rollback really discards what was done.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -227,9 +227,11 @@ class InMemoryUnitOfWork(UnitOfWork):
         self,
         store: MemoryStore | None = None,
         handlers: Mapping[type[DomainEvent], Sequence[EventHandler]] | None = None,
+        extra_repositories: Mapping[str, Callable[[MemoryStore], Any]] | None = None,
     ) -> None:
         super().__init__(handlers)
         self.store = store or MemoryStore()
+        self._extra = dict(extra_repositories or {})
         self._working: MemoryStore | None = None
         self.committed = False
 
@@ -273,6 +275,8 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.audit = MemoryAudit(working.audit)
         self.counters = MemoryCounters(working.counters)
         self.credentials = MemoryCredentials(working.table("web_sessions"), working.table("api_tokens"))
+        for name, factory in self._extra.items():
+            setattr(self, name, factory(working))
 
     def rollback(self) -> None:
         """Drop the working copy."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from radflow.bootstrap import command_handlers, event_handlers, job_handlers
+from radflow.bootstrap import command_handlers, event_handlers, job_handlers, memory_repositories
 from radflow.catalog.checklist import load_checklist
 from radflow.catalog.loader import Catalog
 from radflow.config import Settings
@@ -30,7 +30,7 @@ class FakeCenter:
         events = event_handlers()
 
         def uow() -> UnitOfWork:
-            return InMemoryUnitOfWork(self.store, events)
+            return InMemoryUnitOfWork(self.store, events, memory_repositories())
 
         self.uow = uow
         self.bus = ServiceBus(uow, self.ctx, command_handlers())

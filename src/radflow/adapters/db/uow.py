@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine
@@ -38,7 +38,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         session_factory: sessionmaker[Session],
         engine: Engine,
         handlers: Mapping[type[DomainEvent], Sequence[EventHandler]] | None = None,
-        extra_repositories: Mapping[str, Any] | None = None,
+        extra_repositories: Mapping[str, Callable[[Session], Any]] | None = None,
     ) -> None:
         super().__init__(handlers)
         self._session_factory = session_factory
@@ -62,8 +62,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.counters = SqlCounters(session, self._engine)
         self.credentials = SqlCredentials(session)
         self.views = SqlReadModel(session)
-        for name, repository_type in self._extra.items():
-            setattr(self, name, repository_type(session))
+        for name, factory in self._extra.items():
+            setattr(self, name, factory(session))
         return self
 
     def _touched(self) -> Iterable[Aggregate]:

@@ -13,13 +13,22 @@ from radflow.entrypoints.api.errors import install_error_handlers
 
 #: Routers of other areas, included when present: (module, attribute, prefix).
 AREA_ROUTERS: tuple[tuple[str, str, str], ...] = (
+    ("radflow.entrypoints.api.routes_knowledge", "router", "/api"),
+    ("radflow.entrypoints.api.routes_scheduling", "router", "/api"),
+    ("radflow.entrypoints.api.routes_exam_day", "router", "/api"),
+    ("radflow.entrypoints.api.routes_hl7", "router", "/api"),
+    ("radflow.entrypoints.api.routes_reporting", "router", "/api"),
     ("radflow.entrypoints.api.fhir.routes", "router", "/fhir"),
     ("radflow.entrypoints.web.routes", "router", ""),
+    ("radflow.entrypoints.web.scheduling.routes", "router", ""),
+    ("radflow.entrypoints.web.exam_day.routes", "router", ""),
+    ("radflow.entrypoints.web.hl7.routes", "router", ""),
+    ("radflow.entrypoints.web.reporting.routes", "router", ""),
 )
 
 
-def create_app(wired: Radflow) -> FastAPI:
-    """Build the FastAPI app around a wired radflow."""
+def create_app(wired: Radflow, *, areas: bool = True) -> FastAPI:
+    """Build the FastAPI app around a wired radflow (`areas=False`: only the foundation's own routes)."""
     app = FastAPI(title="radflow", version=radflow.__version__,
                   description="The imaging patient pipeline: REST API (this page), FHIR R4 at /fhir, screens at /.")
     app.state.radflow = wired
@@ -29,7 +38,7 @@ def create_app(wired: Radflow) -> FastAPI:
     for module in (routes_patients, routes_orders, routes_admin):
         api.include_router(module.router)
     app.include_router(api)
-    for module_name, attribute, prefix in AREA_ROUTERS:
+    for module_name, attribute, prefix in AREA_ROUTERS if areas else ():
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as missing:

@@ -1,0 +1,21 @@
+"""The foundation: intake, routing, protocoling, authorization, documents, read models."""
+
+from __future__ import annotations
+
+from radflow.services import authorizations, documents, order_changes, orders, patients, routing, views
+from radflow.wiring import Area
+
+AREA = Area(
+    name="foundation",
+    handlers={
+        **patients.HANDLERS,
+        **authorizations.HANDLERS,
+        **documents.HANDLERS,
+        **views.HANDLERS,
+        orders.ReceiveReferral: orders.receive_referral,
+        order_changes.SupplyDocumentation: order_changes.supply_documentation,
+        order_changes.AssignProtocol: order_changes.assign_protocol,
+        order_changes.CancelOrder: order_changes.cancel_order,
+    },
+    job_handlers={**routing.JOB_HANDLERS, **authorizations.JOB_HANDLERS},
+)
