@@ -116,6 +116,8 @@ def encode_message(text: str, charset: str) -> bytes:
 def escape(text: str, delimiters: Delimiters = STANDARD_DELIMITERS, *, formatted: bool = False) -> str:
     """Escape a value for a message (HL7 2.7.1); with `formatted`, line breaks become \\.br\\ (FT)."""
     e = delimiters.escape
+    if not _needs_escaping(text, delimiters):
+        return text
     replacements = {
         delimiters.escape: f"{e}E{e}",
         delimiters.field: f"{e}F{e}",
@@ -135,6 +137,25 @@ def escape(text: str, delimiters: Delimiters = STANDARD_DELIMITERS, *, formatted
         else:
             out.append(char)
     return "".join(out)
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _needs_escaping(text: str, delimiters: Delimiters) -> bool:
+    """False for the common value holding no delimiter and no control character."""
+    if _CONTROL_CHARACTERS.search(text):
+        return True
+    return any(
+        c in text
+        for c in (
+            delimiters.escape,
+            delimiters.field,
+            delimiters.component,
+            delimiters.subcomponent,
+            delimiters.repetition,
+        )
+    )
 
 
 _SKIP_FORMATTING = re.compile(r"^\.(in|ti|fi|nf)[ ]?[+-]?\d*$")

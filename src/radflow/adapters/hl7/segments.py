@@ -48,6 +48,7 @@ class SegmentReader:
         self.sequence = sequence
         self.delimiters = delimiters
         self.codec = codec
+        self._composites: dict[int, tuple[Composite, ...]] = {}
 
     def raw(self, field: int) -> str:
         """The field as sent (still escaped), '' when absent."""
@@ -58,12 +59,21 @@ class SegmentReader:
         return ErrorLocation(self.name, self.sequence, field, 0, component, subcomponent)
 
     def composites(self, field: int) -> tuple[Composite, ...]:
-        """Every non-empty repetition of a field."""
+        """Every non-empty repetition of a field (split once per field: readers ask several times)."""
+        cached = self._composites.get(field)
+        if cached is not None:
+            return cached
         raw = self.raw(field)
-        if raw in ("", _HL7_NULL):
-            return ()
-        repetitions = (self._composite(rep) for rep in raw.split(self.delimiters.repetition))
-        return tuple(c for c in repetitions if not c.is_empty)
+        found: tuple[Composite, ...] = ()
+        if raw not in ("", _HL7_NULL):
+            d = self.delimiters
+            found = tuple(
+                self._composite(rep)
+                for rep in raw.split(d.repetition)
+                if rep.replace(d.component, "").replace(d.subcomponent, "")
+            )
+        self._composites[field] = found
+        return found
 
     def composite(self, field: int) -> Composite:
         """The first repetition of a field (empty when absent)."""
@@ -97,6 +107,9 @@ class SegmentReader:
 
     def _composite(self, repetition: str) -> Composite:
         d = self.delimiters
+        if d.escape not in repetition:
+            # Fast path: nothing to unescape (most values), so split only.
+            return Composite(tuple(tuple(c.split(d.subcomponent)) for c in repetition.split(d.component)))
         components = tuple(
             tuple(unescape(sub, d, self.codec) for sub in component.split(d.subcomponent))
             for component in repetition.split(d.component)
