@@ -27,7 +27,7 @@ def browser_for(radflow: Radflow, make_user: UserFactory) -> BrowserFactory:
         response = sign_in(client, user.principal.username, user.password)
         assert response.status_code == 303, response.text
         start = client.get(response.headers["location"], follow_redirects=True)
-        return Browser(client, user, csrf_in(start.text) if 'name="csrf_token"' in start.text else "")
+        return Browser(client, user.principal, csrf_in(start.text) if 'name="csrf_token"' in start.text else "")
 
     return make
 

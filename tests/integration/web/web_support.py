@@ -14,7 +14,6 @@ from radflow.bootstrap import Radflow
 from radflow.domain.users import Principal, Role
 from radflow.services.orders import OrderLine, ReceivedReferral, ReceiveReferral
 from radflow.services.patients import AddCoverage, RegisteredPatient, RegisterPatient
-from radflow_test_support import TestUser
 
 NPI = "1234567893"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -32,7 +31,7 @@ class Browser:
     """A TestClient that signed in through the login form, with the session's CSRF token."""
 
     client: TestClient
-    user: TestUser
+    principal: Principal
     csrf: str
 
     def get(self, url: str) -> Response:
