@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from web_support import Browser, BrowserFactory, csrf_in, sign_in
+from web_support import Browser, BrowserFactory
 
 from radflow.bootstrap import Radflow
 from radflow.entrypoints.api.app import create_app
@@ -24,10 +24,7 @@ def browser_for(radflow: Radflow, make_user: UserFactory) -> BrowserFactory:
     def make(role: str, **kwargs: object) -> Browser:
         user = make_user(role, **kwargs)
         client = TestClient(create_app(radflow), base_url="http://testserver")
-        response = sign_in(client, user.principal.username, user.password)
-        assert response.status_code == 303, response.text
-        start = client.get(response.headers["location"], follow_redirects=True)
-        return Browser(client, user.principal, csrf_in(start.text) if 'name="csrf_token"' in start.text else "")
+        return Browser(client, user.principal, user.password).sign_in()
 
     return make
 

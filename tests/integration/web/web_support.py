@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from html.parser import HTMLParser
 
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -32,7 +33,16 @@ class Browser:
 
     client: TestClient
     principal: Principal
-    csrf: str
+    password: str
+    csrf: str = ""
+
+    def sign_in(self) -> Browser:
+        """Sign in (again, e.g. after an idle timeout) through the form, and pick up the session's CSRF token."""
+        response = sign_in(self.client, self.principal.username, self.password)
+        assert response.status_code == 303, response.text
+        start = self.client.get(response.headers["location"], follow_redirects=True)
+        self.csrf = csrf_in(start.text) if 'name="csrf_token"' in start.text else ""
+        return self
 
     def get(self, url: str) -> Response:
         """GET without following redirects (tests look at where they go)."""
@@ -85,3 +95,55 @@ def refer(radflow: Radflow, patient_id: str, coverage_id: str | None, *, protoco
             diagnosis_codes=codes, ordering_provider_npi=npi, ordering_provider_name="Dr. Robin Referrer",
             coverage_id=coverage_id),)))
     return received
+
+
+class _TableReader(HTMLParser):
+    """Collects the text of each body row of the first <table> with a given class."""
+
+    def __init__(self, css_class: str) -> None:
+        super().__init__()
+        self.css_class, self.depth, self.in_body = css_class, 0, False
+        self.rows: list[list[str]] = []
+        self.row_classes: list[str] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = (dict(attrs).get("class") or "").split()
+        if tag == "table" and (self.depth or self.css_class in classes):
+            self.depth += 1
+        elif self.depth and tag == "tbody":
+            self.in_body = True
+        elif self.depth and self.in_body and tag == "tr":
+            self.rows.append([])
+            self.row_classes.append(" ".join(classes))
+        elif self.depth and self.in_body and tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table" and self.depth:
+            self.depth -= 1
+        elif tag == "tbody":
+            self.in_body = False
+        elif tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append(" ".join(" ".join(self.cell).split()))
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def table_rows(html: str, css_class: str) -> list[list[str]]:
+    """The text of each cell of each body row of the table with this class."""
+    reader = _TableReader(css_class)
+    reader.feed(html)
+    return reader.rows
+
+
+def timeline_changes(html: str) -> list[tuple[str, str, str]]:
+    """The order timeline's state changes (rows marked 'change'): (when, new state, who)."""
+    reader = _TableReader("timeline")
+    reader.feed(html)
+    return [(when, state.split("→")[-1].strip(), who)
+            for (when, _what, state, who, _details), kind in zip(reader.rows, reader.row_classes, strict=True)
+            if kind == "change"]
