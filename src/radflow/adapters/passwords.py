@@ -10,12 +10,9 @@ class Argon2Hasher:
     """argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile)."""
 
     def __init__(self, *, time_cost: int | None = None, memory_cost: int | None = None) -> None:
-        kwargs: dict[str, int] = {}
-        if time_cost is not None:
-            kwargs["time_cost"] = time_cost
-        if memory_cost is not None:
-            kwargs["memory_cost"] = memory_cost
-        self._hasher = PasswordHasher(**kwargs)
+        defaults = PasswordHasher()
+        self._hasher = PasswordHasher(time_cost=time_cost or defaults.time_cost,
+                                      memory_cost=memory_cost or defaults.memory_cost)
 
     def hash(self, password: str) -> str:
         """Hash a new password."""

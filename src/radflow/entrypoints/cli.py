@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import importlib
-import sys
 
 import typer
 from rich.console import Console
@@ -171,4 +170,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -24,8 +24,8 @@ from radflow.domain.values import npi_check_digit
 from radflow.services import authorizations as auth
 from radflow.services.accounts import CreateUser, create_user
 from radflow.services.order_changes import AssignProtocol, CancelOrder, SupplyDocumentation
-from radflow.services.orders import OrderLine, ReceiveReferral
-from radflow.services.patients import AddCoverage, RegisterPatient
+from radflow.services.orders import OrderLine, ReceivedReferral, ReceiveReferral
+from radflow.services.patients import AddCoverage, RegisteredPatient, RegisterPatient
 
 
 def demo_npi(stem: str) -> str:
@@ -135,9 +135,9 @@ def _seed_orders(radflow: Radflow, people: dict[str, Principal], clock: FakeCloc
     bus, intake, authorizer, radiologist = radflow.bus, people["intake"], people["auth"], people["rad"]
     patients: list[tuple[str, str | None]] = []
     for family, given, birth, sex, phone, payer in PATIENTS:
-        registered = bus.handle(RegisterPatient(actor=intake, family_name=family, given_name=given, birth_date=birth,
+        registered: RegisteredPatient = bus.handle(RegisterPatient(actor=intake, family_name=family, given_name=given, birth_date=birth,
                                                 sex=sex, phone=phone, email=f"{given.lower()}@example.org"))
-        coverage = None
+        coverage: str | None = None
         if payer != "self_pay":
             coverage = bus.handle(AddCoverage(actor=intake, patient_id=registered.patient_id, payer_id=payer,
                                               member_id=f"M{registered.mrn[-5:]}"))
@@ -146,7 +146,7 @@ def _seed_orders(radflow: Radflow, people: dict[str, Principal], clock: FakeCloc
 
     def refer(index: int, *lines: OrderLine) -> list[str]:
         pid, _ = patients[index]
-        result = bus.handle(ReceiveReferral(actor=intake, patient_id=pid, channel="fax", lines=lines,
+        result: ReceivedReferral = bus.handle(ReceiveReferral(actor=intake, patient_id=pid, channel="fax", lines=lines,
                                             source_organization="Riverside Family Practice",
                                             source_provider_name="Dr. Robin Referrer",
                                             source_provider_npi=REFERRER_NPI, reply_fax="555-300-4000"))

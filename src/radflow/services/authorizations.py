@@ -15,8 +15,9 @@ from radflow.domain.policy import Action
 from radflow.domain.users import Principal
 from radflow.services.access import guard_order
 from radflow.services.audit import record_access
+from radflow.services.bus import Handler
 from radflow.services.context import ServiceContext
-from radflow.services.jobs import enqueue
+from radflow.services.jobs import JobHandler, enqueue
 from radflow.services.routing import request_documentation, route_received_order
 from radflow.services.unit_of_work import UnitOfWork
 
@@ -247,7 +248,7 @@ def expire_authorization_job(job: Job, uow: UnitOfWork, ctx: ServiceContext) -> 
     return {"expired": True, "order_state": order.state.value, "note": "exam already past scheduling"}
 
 
-HANDLERS = {
+HANDLERS: dict[type, Handler] = {
     SubmitAuthorization: submit_authorization,
     ApproveAuthorization: approve_authorization,
     DenyAuthorization: deny_authorization,
@@ -256,4 +257,4 @@ HANDLERS = {
     SubstituteStudy: substitute_study,
     AssignAuthorization: assign_authorization,
 }
-JOB_HANDLERS = {AUTHORIZATION_EXPIRY: expire_authorization_job}
+JOB_HANDLERS: dict[str, JobHandler] = {AUTHORIZATION_EXPIRY: expire_authorization_job}

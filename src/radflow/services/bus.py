@@ -7,7 +7,7 @@ and records refused accesses in a transaction of their own (the request's was ro
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from radflow.domain.errors import Forbidden
 from radflow.domain.users import Principal
@@ -28,13 +28,13 @@ class ServiceBus:
         self.ctx = ctx
         self._handlers = dict(handlers)
 
-    def handle[T](self, command: object, result_type: type[T] | None = None) -> T:
-        """Run the handler of `command`'s type and return its result."""
+    def handle(self, command: object) -> Any:
+        """Run the handler of `command`'s type and return its result (a small value object or id)."""
         handler = self._handlers.get(type(command))
         if handler is None:
             raise LookupError(f"no handler registered for {type(command).__name__}")
         try:
-            return cast(T, handler(command, self.uow_factory(), self.ctx))
+            return handler(command, self.uow_factory(), self.ctx)
         except Forbidden as refused:
             actor = getattr(command, "actor", None)
             if isinstance(actor, Principal):

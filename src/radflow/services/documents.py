@@ -12,6 +12,7 @@ from radflow.domain.referral import Document, DocumentKind, DocumentSource
 from radflow.domain.users import Principal
 from radflow.services.access import guard, guard_order
 from radflow.services.audit import record_access
+from radflow.services.bus import Handler
 from radflow.services.context import ServiceContext
 from radflow.services.orders import parse_enum
 from radflow.services.unit_of_work import UnitOfWork
@@ -149,4 +150,4 @@ def file_document(cmd: FileDocument, uow: UnitOfWork, ctx: ServiceContext) -> st
         return document.id
 
 
-HANDLERS = {AttachDocument: attach_document, IngestFax: ingest_fax, FileDocument: file_document}
+HANDLERS: dict[type, Handler] = {AttachDocument: attach_document, IngestFax: ingest_fax, FileDocument: file_document}

@@ -51,4 +51,5 @@ def _record_failure(job_id: str, owner: str, uow_factory: UnitOfWorkFactory, ctx
             return JobOutcome.LOST
         job.fail(message, at=ctx.clock.now())
         uow.commit()
-        return JobOutcome.DEAD if job.state is JobState.DEAD else JobOutcome.RETRY
+        # fail() either schedules a retry or, out of attempts, gives up and stamps finished_at.
+        return JobOutcome.DEAD if job.finished_at is not None else JobOutcome.RETRY

@@ -13,6 +13,7 @@ from radflow.domain.referral import Coverage
 from radflow.domain.users import Principal
 from radflow.services.access import guard
 from radflow.services.audit import record_access
+from radflow.services.bus import Handler
 from radflow.services.context import ServiceContext
 from radflow.services.unit_of_work import UnitOfWork
 
@@ -231,7 +232,7 @@ def add_coverage(cmd: AddCoverage, uow: UnitOfWork, ctx: ServiceContext) -> str:
         return coverage_id
 
 
-HANDLERS = {
+HANDLERS: dict[type, Handler] = {
     RegisterPatient: register_patient,
     UpdatePatient: update_patient,
     MergePatients: merge_patients,

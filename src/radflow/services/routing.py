@@ -14,7 +14,7 @@ from radflow.domain.payer_rules import AuthorizationRequirement, authorization_r
 from radflow.domain.protocols import ContrastPhase, ContrastVariant, Protocol
 from radflow.domain.users import Principal
 from radflow.services.context import ServiceContext
-from radflow.services.jobs import enqueue
+from radflow.services.jobs import JobHandler, enqueue
 from radflow.services.ports import OutboundMessage
 from radflow.services.unit_of_work import UnitOfWork
 
@@ -169,4 +169,4 @@ def documentation_request_job(job: Job, uow: UnitOfWork, ctx: ServiceContext) ->
     return {"sent": True, "channel": channel, "gateway_reference": receipt.gateway_reference}
 
 
-JOB_HANDLERS = {DOCUMENTATION_REQUEST: documentation_request_job}
+JOB_HANDLERS: dict[str, JobHandler] = {DOCUMENTATION_REQUEST: documentation_request_job}

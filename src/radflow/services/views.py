@@ -17,6 +17,7 @@ from radflow.domain.referral import Coverage, Document, Referral
 from radflow.domain.users import Principal, Role
 from radflow.services.access import guard, guard_order
 from radflow.services.audit import record_access
+from radflow.services.bus import Handler
 from radflow.services.context import ServiceContext
 from radflow.services.unit_of_work import UnitOfWork
 
@@ -322,7 +323,7 @@ def _views(uow: UnitOfWork) -> ReadModel:
     return result
 
 
-HANDLERS = {
+HANDLERS: dict[type, Handler] = {
     ListOrders: list_orders, GetOrder: get_order, GetPatient: get_patient, SearchPatients: search_patients,
     PipelineBoard: pipeline_board, GetDocument: get_document, ListAuditRecords: list_audit_records,
 }

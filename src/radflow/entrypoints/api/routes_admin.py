@@ -7,13 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from radflow.domain.audit import AuditRecord
 from radflow.domain.lifecycle import OrderState
 from radflow.domain.policy import Action
 from radflow.domain.users import Principal
 from radflow.entrypoints.api.deps import App, requires
 from radflow.entrypoints.api.schemas import UserIn, jsonable
 from radflow.services.accounts import CreateUser, create_user
-from radflow.services.views import ListAuditRecords, ListOrders, OrderFilter, PipelineBoard
+from radflow.services.views import BoardCell, ListAuditRecords, ListOrders, OrderFilter, OrderList, PipelineBoard
 
 router = APIRouter(tags=["queues and administration"])
 
@@ -28,7 +29,7 @@ QUEUES: dict[str, tuple[Action, tuple[OrderState, ...]]] = {
 
 def _queue(radflow: App, actor: Principal, name: str, modality: str, limit: int, offset: int) -> dict[str, Any]:
     action, states = QUEUES[name]
-    result = radflow.bus.handle(ListOrders(actor=actor, action=action, query=OrderFilter(
+    result: OrderList = radflow.bus.handle(ListOrders(actor=actor, action=action, query=OrderFilter(
         states=tuple(s.value for s in states), modality=modality, limit=limit, offset=offset)))
     return {"queue": name, "total": result.total, "orders": jsonable(result.rows)}
 
@@ -60,7 +61,7 @@ def authorization_queue(radflow: App, actor: Annotated[Principal, requires(Actio
 @router.get("/board")
 def board(radflow: App, actor: Annotated[Principal, requires(Action.PIPELINE_BOARD)]) -> dict[str, Any]:
     """Orders per state and modality, with the oldest's received time."""
-    cells = radflow.bus.handle(PipelineBoard(actor=actor))
+    cells: list[BoardCell] = radflow.bus.handle(PipelineBoard(actor=actor))
     return {"now": radflow.ctx.clock.now().isoformat(), "cells": jsonable(cells)}
 
 
@@ -90,7 +91,7 @@ def payers(radflow: App, actor: Annotated[Principal, requires(Action.CATALOG_REA
 def audit(radflow: App, actor: Annotated[Principal, requires(Action.AUDIT_READ)], patient_id: str = "",
           since: datetime | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     """Audit records, newest first (reading them is audited too)."""
-    records = radflow.bus.handle(ListAuditRecords(actor=actor, patient_id=patient_id, since=since, limit=limit))
+    records: list[AuditRecord] = radflow.bus.handle(ListAuditRecords(actor=actor, patient_id=patient_id, since=since, limit=limit))
     return [{"id": r.id, "at": r.at.isoformat(), "username": r.username, "role": r.role, "action": r.action,
              "outcome": r.outcome.value, "patient_id": r.patient_id, "object_type": r.object_type,
              "object_id": r.object_id, "source": r.source, "detail": r.detail, "seq": r.seq} for r in records]

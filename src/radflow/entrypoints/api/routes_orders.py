@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
 from radflow.domain.policy import Action
+from radflow.domain.referral import Document
 from radflow.domain.users import Principal
 from radflow.entrypoints.api.deps import App, requires
 from radflow.entrypoints.api.schemas import (
@@ -28,7 +29,7 @@ from radflow.entrypoints.api.serialize import order_detail_json
 from radflow.services import authorizations as auth
 from radflow.services.documents import AttachDocument, FileDocument
 from radflow.services.order_changes import AssignProtocol, CancelOrder, SupplyDocumentation
-from radflow.services.views import GetDocument, GetOrder, ListOrders, OrderFilter
+from radflow.services.views import GetDocument, GetOrder, ListOrders, OrderDetail, OrderFilter, OrderList
 
 router = APIRouter(tags=["orders"])
 
@@ -45,7 +46,7 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """Orders the caller may see (a referrer: their own; a patient: theirs), oldest target first."""
-    result = radflow.bus.handle(ListOrders(actor=actor, query=OrderFilter(
+    result: OrderList = radflow.bus.handle(ListOrders(actor=actor, query=OrderFilter(
         states=tuple(state or ()), modality=modality, patient_id=patient_id, accession_number=accession_number,
         received_from=received_from, received_to=received_to, limit=limit, offset=offset)))
     return {"total": result.total, "orders": jsonable(result.rows)}
@@ -150,8 +151,8 @@ async def upload_document(
     from starlette.concurrency import run_in_threadpool
 
     content = await file.read()
-    detail = await run_in_threadpool(radflow.bus.handle, GetOrder(actor=actor, order_id=order_id))
-    document_id = await run_in_threadpool(radflow.bus.handle, AttachDocument(
+    detail: OrderDetail = await run_in_threadpool(radflow.bus.handle, GetOrder(actor=actor, order_id=order_id))
+    document_id: str = await run_in_threadpool(radflow.bus.handle, AttachDocument(
         actor=actor, patient_id=detail.order.patient_id, order_id=order_id, filename=file.filename or "upload",
         content_type=file.content_type or "application/octet-stream", content=content, kind=kind,
         description=description))
@@ -162,6 +163,8 @@ async def upload_document(
 def download_document(document_id: str, radflow: App,
                       actor: Annotated[Principal, requires(Action.DOCUMENT_READ)]) -> Response:
     """The stored file, with its checksum in a header."""
+    document: Document
+    content: bytes
     document, content = radflow.bus.handle(GetDocument(actor=actor, document_id=document_id))
     safe_name = "".join(c for c in document.filename if c.isalnum() or c in "._- ") or "document"
     return Response(content, media_type=document.content_type, headers={

@@ -14,7 +14,14 @@ from radflow.entrypoints.api.deps import App, requires
 from radflow.entrypoints.api.schemas import CoverageIn, MergeIn, PatientIn, PatientPatch, ReferralIn, jsonable
 from radflow.entrypoints.api.serialize import patient_detail_json
 from radflow.services.orders import OrderLine, ReceiveReferral
-from radflow.services.patients import AddCoverage, IdentifierInput, MergePatients, RegisterPatient, UpdatePatient
+from radflow.services.patients import (
+    AddCoverage,
+    IdentifierInput,
+    MergePatients,
+    RegisteredPatient,
+    RegisterPatient,
+    UpdatePatient,
+)
 from radflow.services.views import GetPatient, SearchPatients
 
 router = APIRouter(tags=["patients and referrals"])
@@ -24,7 +31,7 @@ router = APIRouter(tags=["patients and referrals"])
 def register_patient(body: PatientIn, radflow: App,
                      actor: Annotated[Principal, requires(Action.PATIENT_WRITE)]) -> dict[str, Any]:
     """Register a patient; probable duplicates (name, birth date, phone) are flagged in the answer."""
-    result = radflow.bus.handle(RegisterPatient(
+    result: RegisteredPatient = radflow.bus.handle(RegisterPatient(
         actor=actor, **body.model_dump(exclude={"identifiers"}),
         identifiers=tuple(IdentifierInput(**i.model_dump()) for i in body.identifiers)))
     return jsonable(result)  # type: ignore[no-any-return]
@@ -58,7 +65,7 @@ def update_patient(patient_id: str, body: PatientPatch, radflow: App,
 def merge_patient(patient_id: str, body: MergeIn, radflow: App,
                   actor: Annotated[Principal, requires(Action.PATIENT_MERGE)]) -> dict[str, Any]:
     """Fold `merged_id` into this patient (same person)."""
-    survivor = radflow.bus.handle(MergePatients(actor=actor, survivor_id=patient_id, merged_id=body.merged_id))
+    survivor: str = radflow.bus.handle(MergePatients(actor=actor, survivor_id=patient_id, merged_id=body.merged_id))
     return {"patient_id": survivor, "merged_id": body.merged_id}
 
 
@@ -66,7 +73,7 @@ def merge_patient(patient_id: str, body: MergeIn, radflow: App,
 def add_coverage(patient_id: str, body: CoverageIn, radflow: App,
                  actor: Annotated[Principal, requires(Action.COVERAGE_WRITE)]) -> dict[str, Any]:
     """Record insurance coverage."""
-    coverage_id = radflow.bus.handle(AddCoverage(actor=actor, patient_id=patient_id, **body.model_dump()))
+    coverage_id: str = radflow.bus.handle(AddCoverage(actor=actor, patient_id=patient_id, **body.model_dump()))
     return {"coverage_id": coverage_id}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.types import TypeDecorator
@@ -13,7 +13,7 @@ config = context.config
 target_metadata = all_metadata()
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     # Migrations must not import radflow's column types: render a TypeDecorator as what it stores.
     if type_ == "type" and isinstance(obj, TypeDecorator):
         impl = obj.impl_instance
