@@ -57,11 +57,12 @@ def serve(
     http: bool = typer.Option(True, help="Serve the web screens, REST API and FHIR."),
     mllp: bool = typer.Option(True, help="Listen for HL7 v2 over MLLP."),
     dicom: bool = typer.Option(True, help="Serve DICOM worklist, MPPS and echo."),
+    http_workers: int = typer.Option(1, "--http-workers", min=1, help="HTTP worker processes."),
 ) -> None:
     """Run the HTTP, MLLP and DICOM listeners (each can be switched off)."""
     from radflow.entrypoints.server import run_server
 
-    run_server(Settings(), http=http, mllp=mllp, dicom=dicom)
+    run_server(Settings(), http=http, mllp=mllp, dicom=dicom, http_workers=http_workers)
 
 
 @app.command()

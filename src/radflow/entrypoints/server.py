@@ -48,8 +48,9 @@ def _listener_factory(module_name: str, attribute: str) -> ListenerFactory | Non
     return factory
 
 
-def run_server(settings: Settings, *, http: bool = True, mllp: bool = True, dicom: bool = True) -> None:
-    """Start the enabled listeners and serve HTTP until interrupted."""
+def run_server(settings: Settings, *, http: bool = True, mllp: bool = True, dicom: bool = True,
+               http_workers: int = 1) -> None:
+    """Start the enabled listeners and serve HTTP until interrupted (in `http_workers` processes)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     radflow = bootstrap(settings)
     enabled = {"mllp": mllp and settings.enable_mllp, "dicom": dicom and settings.enable_dicom}
@@ -65,7 +66,12 @@ def run_server(settings: Settings, *, http: bool = True, mllp: bool = True, dico
         listener.start()
         listeners.append(listener)
     try:
-        if http and settings.enable_http:
+        if http and settings.enable_http and http_workers > 1:
+            # Each HTTP worker process wires its own radflow from the same environment.
+            uvicorn.run("radflow.entrypoints.api.asgi:app_factory", factory=True, workers=http_workers,
+                        host=settings.http_host, port=settings.http_port, log_level="warning", access_log=False,
+                        lifespan="off")
+        elif http and settings.enable_http:
             config = uvicorn.Config(create_app(radflow), host=settings.http_host, port=settings.http_port,
                                     log_level="info", access_log=False, lifespan="off")
             uvicorn.Server(config).run()
