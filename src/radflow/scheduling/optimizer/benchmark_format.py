@@ -99,9 +99,7 @@ def _pair(raw: object, calendar: BenchmarkCalendar) -> Interval:
     return start, end
 
 
-def _windows(
-    raw: object, calendar: BenchmarkCalendar, where: str, problems: _Problems
-) -> tuple[Interval, ...]:
+def _windows(raw: object, calendar: BenchmarkCalendar, where: str, problems: _Problems) -> tuple[Interval, ...]:
     """Parse a sorted, disjoint, non-adjacent window list (FORMAT §2 guarantees)."""
     if not isinstance(raw, list) or not raw:
         problems.add(f"{where}: expected a non-empty list of [start, end] windows")
@@ -322,9 +320,7 @@ def read_instance(obj: object) -> tuple[Snapshot, BenchmarkCalendar]:
         elif raw["site"] in supervision:
             problems.add(f"supervision for site {raw['site']} appears twice")
         else:
-            supervision[raw["site"]] = _windows(
-                raw.get("windows"), calendar, f"supervision {raw['site']}", problems
-            )
+            supervision[raw["site"]] = _windows(raw.get("windows"), calendar, f"supervision {raw['site']}", problems)
     protocol_list = _unique(
         [_protocol(p, problems) for p in _list(obj, "protocols", problems)],
         lambda p: p.code,
@@ -364,11 +360,7 @@ def _fixed(
     bookings: list[FixedBooking] = []
     seen: set[str] = set()
     for raw in _list(obj, "fixed", problems) if "fixed" in obj else []:
-        if (
-            not isinstance(raw, dict)
-            or raw.get("order") not in order_ids
-            or raw.get("scanner") not in scanner_ids
-        ):
+        if not isinstance(raw, dict) or raw.get("order") not in order_ids or raw.get("scanner") not in scanner_ids:
             problems.add(f"fixed booking {raw!r}: needs a known order and a known scanner")
             continue
         if raw["order"] in seen:
@@ -382,15 +374,12 @@ def _fixed(
     return bookings
 
 
-def write_plan(
-    plan: Plan, calendar: BenchmarkCalendar, meta: Mapping[str, object] | None = None
-) -> dict[str, object]:
+def write_plan(plan: Plan, calendar: BenchmarkCalendar, meta: Mapping[str, object] | None = None) -> dict[str, object]:
     """The format's plan object (FORMAT §3) for a plan in minutes."""
     document: dict[str, object] = {
         "format": PLAN_FORMAT,
         "assignments": [
-            {"order": a.order_id, "scanner": a.scanner_id, "start": calendar.iso(a.start)}
-            for a in plan.assignments
+            {"order": a.order_id, "scanner": a.scanner_id, "start": calendar.iso(a.start)} for a in plan.assignments
         ],
         "unscheduled": list(plan.unscheduled),
     }

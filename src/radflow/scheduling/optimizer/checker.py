@@ -45,14 +45,10 @@ def check_plan(snapshot: Snapshot, plan: Plan) -> list[Violation]:
             continue
         listed.add(a.order_id)
         if a.scanner_id not in scanners:
-            found.append(
-                Violation("unknown-scanner", a.order_id, f"scanner {a.scanner_id} is not in the snapshot")
-            )
+            found.append(Violation("unknown-scanner", a.order_id, f"scanner {a.scanner_id} is not in the snapshot"))
             continue
         order = orders[a.order_id]
-        placed.append(
-            (a.order_id, a.scanner_id, a.start, a.start + snapshot.protocols[order.protocol].minutes)
-        )
+        placed.append((a.order_id, a.scanner_id, a.start, a.start + snapshot.protocols[order.protocol].minutes))
     for order_id in plan.unscheduled:
         if order_id not in orders:
             found.append(Violation("unknown-order", order_id, f"order {order_id} is not in the snapshot"))
@@ -98,9 +94,7 @@ def _single_exam_violations(
     if order.availability is not None and not _inside_one(order.availability, start, end):
         broken("outside-availability", "exam is not inside one of the patient's availability windows")
     if protocol.contrast and not _inside_one(snapshot.supervision.get(scanner.site, ()), start, end):
-        broken(
-            "contrast-unsupervised", f"contrast exam outside the supervision windows of site {scanner.site}"
-        )
+        broken("contrast-unsupervised", f"contrast exam outside the supervision windows of site {scanner.site}")
     return found
 
 
@@ -131,9 +125,7 @@ def _overlap_violations(snapshot: Snapshot, placed: list[tuple[str, str, int, in
         latest_end, latest = -1 << 40, ""
         for start, end, order_id in scanner_exams:
             if start < latest_end:
-                found.append(
-                    Violation("scanner-overlap", order_id, f"{order_id} overlaps {latest} on {scanner_id}")
-                )
+                found.append(Violation("scanner-overlap", order_id, f"{order_id} overlaps {latest} on {scanner_id}"))
             if end > latest_end:
                 latest_end, latest = end, order_id
     gap = snapshot.site_gap_minutes
@@ -145,9 +137,7 @@ def _overlap_violations(snapshot: Snapshot, placed: list[tuple[str, str, int, in
                     break
                 if start < end:
                     found.append(
-                        Violation(
-                            "patient-overlap", second, f"patient {patient_id}: {first} and {second} overlap"
-                        )
+                        Violation("patient-overlap", second, f"patient {patient_id}: {first} and {second} overlap")
                     )
                 elif first_site != second_site:
                     found.append(

@@ -60,6 +60,7 @@ class SchedulingProblem:
         self.order_index = {oid: k for k, oid in enumerate(self.order_ids)}
         protocols = [snapshot.protocols[o.protocol] for o in orders]
         self.duration = [p.minutes for p in protocols]
+        self.longest_exam = max(self.duration, default=0)
         self.contrast = [p.contrast for p in protocols]
         self.modality = [p.modality for p in protocols]
         self.weight = [o.weight for o in orders]
@@ -74,9 +75,7 @@ class SchedulingProblem:
         for k, p in enumerate(self.patient):
             self.patient_orders[p].append(k)
         self.eligible = [self._eligible_scanners(o) for o in range(self.n_orders)]
-        self.fixed = {
-            self.order_index[f.order_id]: (self.scanner_index[f.scanner_id], f.start) for f in snapshot.fixed
-        }
+        self.fixed = {self.order_index[f.order_id]: (self.scanner_index[f.scanner_id], f.start) for f in snapshot.fixed}
         self._base = lru_cache(maxsize=None)(self._base_ranges)
 
     def _eligible_scanners(self, order: int) -> tuple[int, ...]:
@@ -121,9 +120,7 @@ class SchedulingProblem:
             periods = [(lo, hi) for lo, hi in _intersect_open(periods, windows)]
         return tuple(self.fitting_starts(periods, minutes))
 
-    def start_ranges(
-        self, order: int, scanner: int, lo: int = -UNLIMITED, hi: int = UNLIMITED
-    ) -> list[StartRange]:
+    def start_ranges(self, order: int, scanner: int, lo: int = -UNLIMITED, hi: int = UNLIMITED) -> list[StartRange]:
         """Static start ranges of `order` on `scanner`, clipped to starts in [lo, hi]."""
         base = self._base(scanner, self.duration[order], self.contrast[order])
         lo = max(lo, self.release[order])

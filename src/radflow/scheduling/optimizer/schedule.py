@@ -6,7 +6,7 @@ rules are already in the start ranges of `SchedulingProblem`.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 
 from radflow.scheduling.optimizer.problem import SchedulingProblem, StartRange
@@ -66,9 +66,7 @@ class Schedule:
 
     def is_on_time(self, order: int) -> bool:
         """Whether the order is assigned and its exam ends by its due time."""
-        return self.scanner_of[order] != UNASSIGNED and self.start_of[
-            order
-        ] <= self.problem.last_on_time_start(order)
+        return self.scanner_of[order] != UNASSIGNED and self.start_of[order] <= self.problem.last_on_time_start(order)
 
     def assigned_orders(self) -> Iterable[int]:
         """Orders that have a place."""
@@ -96,9 +94,7 @@ class Schedule:
             out.append((start, start + problem.duration[other], problem.scanner_site[self.scanner_of[other]]))
         return out
 
-    def _patient_clash(
-        self, order: int, site: int, start: int, exams: list[tuple[int, int, int]]
-    ) -> int | None:
+    def _patient_clash(self, order: int, site: int, start: int, exams: list[tuple[int, int, int]]) -> int | None:
         """The first minute after a clash with the patient's other exams, or None if none."""
         end = start + self.problem.duration[order]
         for other_start, other_end, other_site in exams:
@@ -115,6 +111,20 @@ class Schedule:
             return False
         exams = self.patient_exams(order)
         return self._patient_clash(order, self.problem.scanner_site[scanner], start, exams) is None
+
+    def clashes(self, order: int) -> bool:
+        """Whether an assigned exam overlaps another on its scanner or breaks its patient's spacing."""
+        problem = self.problem
+        scanner, start = self.scanner_of[order], self.start_of[order]
+        end = start + problem.duration[order]
+        starts, ends, orders = self._starts[scanner], self._ends[scanner], self._orders[scanner]
+        # every exam starting within the longest duration before, so a wrong state is caught too
+        first = bisect_left(starts, start - problem.longest_exam)
+        for k in range(first, bisect_left(starts, end)):
+            if orders[k] != order and ends[k] > start:
+                return True
+        exams = self.patient_exams(order)
+        return self._patient_clash(order, problem.scanner_site[scanner], start, exams) is not None
 
     def earliest_start(self, order: int, scanner: int, ranges: Sequence[StartRange]) -> int | None:
         """The first start inside `ranges` that clashes with no exam on the scanner or of the patient."""
@@ -146,9 +156,7 @@ class Schedule:
             for o in range(problem.n_orders)
             if self.scanner_of[o] != UNASSIGNED
         )
-        unscheduled = tuple(
-            problem.order_ids[o] for o in range(problem.n_orders) if self.scanner_of[o] == UNASSIGNED
-        )
+        unscheduled = tuple(problem.order_ids[o] for o in range(problem.n_orders) if self.scanner_of[o] == UNASSIGNED)
         return Plan(assignments, unscheduled, solver=solver, notes=notes or {})
 
     @classmethod

@@ -1,0 +1,287 @@
+"""An upper bound on the on-time score: the time-indexed LP relaxation over on-time grid starts.
+
+    .venv/bin/python bench/schedule/bound.py INSTANCE.json [--time-limit SECONDS]
+
+The relaxation (name: **TI-LP**). One variable x[o, s, t] in [0, 1] for every order o, capable
+scanner s and grid start t at which the exam fits every static rule of FORMAT §4 (usable period,
+release, availability, supervision) *and ends by its due time*; late starts add nothing to the
+score, so leaving them out only loosens nothing. Constraints:
+
+- each order at most once: sum_{s,t} x[o, s, t] <= 1 (a fixed booking: its one start, = 1);
+- scanner capacity per grid bucket: for every scanner s and 5-minute bucket b, the exams covering b
+  sum to <= 1;
+- patient capacity per bucket: for every patient with several orders and bucket b, their exams
+  covering b sum to <= 1 (the 60-minute gap between sites is dropped, a relaxation).
+
+Maximise sum w_o x[o, s, t]. Every feasible plan gives a 0/1 solution, so the LP optimum bounds
+every plan's on-time score. The LP is split into independent parts by connected groups of scanners
+(orders link the scanners they may use; the patient rows that would link two groups are dropped,
+again only a relaxation), and each part is solved by column generation with GLOP: start from the
+columns of a known plan, price every order's best start with the bucket duals, add columns with
+positive reduced cost, repeat. At every round the Lagrangian (Farley) value
+LP_restricted + sum_o max(0, best reduced cost of o) is itself a valid upper bound, so a part that
+is stopped by its time limit still reports a valid (slightly weaker) bound.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.linear_solver import pywraplp
+
+from radflow.scheduling.optimizer.problem import SchedulingProblem
+from radflow.scheduling.optimizer.schedule import Schedule
+
+EPSILON = 1e-7
+
+
+@dataclass(frozen=True)
+class BoundResult:
+    """The bound of one instance: the value to compare with, and how it was obtained."""
+
+    value: float  # a valid upper bound on the on-time score
+    lp_value: float  # the restricted master's optimum (equals `value` when every part converged)
+    converged: bool
+    rounds: int
+    columns: int
+    seconds: float
+
+
+def _components(problem: SchedulingProblem, orders: Sequence[int]) -> list[tuple[list[int], list[int]]]:
+    """Groups of scanners linked by the orders that may use them, with their orders."""
+    parent = list(range(len(problem.scanner_ids)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for o in orders:
+        first, *rest = problem.eligible[o]
+        for s in rest:
+            parent[find(s)] = find(first)
+    groups: dict[int, tuple[list[int], list[int]]] = {}
+    for s in range(len(parent)):
+        groups.setdefault(find(s), ([], []))[0].append(s)
+    for o in orders:
+        groups[find(problem.eligible[o][0])][1].append(o)
+    return [g for g in groups.values() if g[1]]
+
+
+class _Part:
+    """The restricted master LP of one group of scanners, and its pricing."""
+
+    def __init__(self, problem: SchedulingProblem, scanners: list[int], orders: list[int]) -> None:
+        self.problem = problem
+        self.scanners = scanners
+        self.orders = orders
+        self.grid = problem.grid
+        self.buckets = math.ceil(problem.horizon_end / problem.grid) + 1
+        self.lp = pywraplp.Solver.CreateSolver("GLOP")
+        self.order_row = {o: self.lp.Constraint(0, 1) for o in orders}
+        self.scanner_rows: dict[tuple[int, int], pywraplp.Constraint] = {}
+        self.patient_rows: dict[tuple[int, int], pywraplp.Constraint] = {}
+        in_part = set(orders)
+        self.shared_patient = {
+            o for o in orders if sum(1 for other in problem.patient_orders[problem.patient[o]] if other in in_part) > 1
+        }
+        self.columns: set[tuple[int, int, int]] = set()
+        self.objective = self.lp.Objective()
+        self.objective.SetMaximization()
+        self._masks: dict[tuple[int, int, bool], np.ndarray] = {}
+        # order -> list of (scanner, lo bucket, hi bucket) windows of on-time starts, before base masking
+        self.windows = {o: self._order_windows(o) for o in orders if o not in problem.fixed}
+        for o, (s, t) in problem.fixed.items():
+            if o in self.order_row:
+                self.order_row[o].SetLb(1)
+                self.add_column(o, s, t)
+
+    def _span(self, o: int) -> int:
+        return math.ceil(self.problem.duration[o] / self.grid)
+
+    def _bucket(self, minute: int) -> int:
+        return (minute - self.problem.origin) // self.grid
+
+    def _order_windows(self, o: int) -> list[tuple[int, int, int]]:
+        problem = self.problem
+        last = problem.last_on_time_start(o)
+        spans = [(problem.release[o], last)]
+        if problem.availability[o] is not None:
+            spans = [
+                (max(a, problem.release[o]), min(b - problem.duration[o], last))
+                for a, b in problem.availability[o] or ()
+            ]
+        out = []
+        for s in problem.eligible[o]:
+            for lo, hi in spans:
+                lo_b = max(0, self._bucket(problem.ceil_grid(lo)))
+                hi_b = min(self.buckets - 1, self._bucket(problem.floor_grid(hi)))
+                if lo_b <= hi_b:
+                    out.append((s, lo_b, hi_b))
+        return out
+
+    def _base_mask(self, s: int, o: int) -> np.ndarray:
+        key = (s, self.problem.duration[o], self.problem.contrast[o])
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = np.zeros(self.buckets, dtype=bool)
+            for lo, hi in self.problem._base(s, key[1], key[2]):
+                mask[self._bucket(lo) : self._bucket(hi) + 1] = True
+            self._masks[key] = mask
+        return mask
+
+    def add_column(self, o: int, s: int, t: int) -> None:
+        """Add x[o, s, t] with its rows (created when first covered)."""
+        if (o, s, t) in self.columns:
+            return
+        self.columns.add((o, s, t))
+        problem = self.problem
+        on_time = t <= problem.last_on_time_start(o)
+        x = self.lp.NumVar(0, self.lp.infinity(), "")  # <= 1 comes from the order row, so its dual prices it
+        self.objective.SetCoefficient(x, problem.weight[o] if on_time else 0)
+        self.order_row[o].SetCoefficient(x, 1)
+        first = self._bucket(t)
+        for b in range(first, first + self._span(o)):
+            row = self.scanner_rows.get((s, b))
+            if row is None:
+                row = self.scanner_rows[(s, b)] = self.lp.Constraint(-self.lp.infinity(), 1)
+            row.SetCoefficient(x, 1)
+            if o in self.shared_patient:
+                key = (problem.patient[o], b)
+                prow = self.patient_rows.get(key)
+                if prow is None:
+                    prow = self.patient_rows[key] = self.lp.Constraint(-self.lp.infinity(), 1)
+                prow.SetCoefficient(x, 1)
+
+    def solve(self) -> float:
+        """Solve the restricted master; return its optimum."""
+        status = self.lp.Solve()
+        if status != pywraplp.Solver.OPTIMAL:
+            raise RuntimeError(f"the restricted LP did not solve (status {status})")
+        return float(self.objective.Value())
+
+    def price(self, per_order: int = 2) -> tuple[list[tuple[int, int, int]], float]:
+        """Columns with positive reduced cost, and sum over orders of the best positive reduced cost."""
+        problem = self.problem
+        dual_scanner = {s: np.zeros(self.buckets + 64) for s in self.scanners}
+        for (s, b), row in self.scanner_rows.items():
+            dual_scanner[s][b] = row.dual_value()
+        prefix = {s: np.concatenate(([0.0], np.cumsum(d))) for s, d in dual_scanner.items()}
+        dual_patient: dict[int, np.ndarray] = {}
+        for (p, b), row in self.patient_rows.items():
+            value = row.dual_value()
+            if value > EPSILON:
+                dual_patient.setdefault(p, np.zeros(self.buckets + 64))[b] = value
+        patient_prefix = {p: np.concatenate(([0.0], np.cumsum(d))) for p, d in dual_patient.items()}
+        window_cost: dict[tuple[int, int], np.ndarray] = {}
+        new: list[tuple[int, int, int]] = []
+        farley = 0.0
+        for o, windows in self.windows.items():
+            k = self._span(o)
+            base = problem.weight[o] - self.order_row[o].dual_value()
+            if base <= EPSILON:
+                continue
+            options: list[tuple[float, int, int]] = []
+            extra = patient_prefix.get(problem.patient[o]) if o in self.shared_patient else None
+            for s in problem.eligible[o]:
+                if (s, k) not in window_cost:
+                    window_cost[(s, k)] = prefix[s][k : k + self.buckets] - prefix[s][: self.buckets]
+                cost = window_cost[(s, k)]
+                mask = self._base_mask(s, o)
+                best_value, best_b = math.inf, -1
+                for ws, lo, hi in windows:
+                    if ws != s:
+                        continue
+                    segment = np.where(mask[lo : hi + 1], cost[lo : hi + 1], np.inf)
+                    if extra is not None:
+                        segment = segment + (extra[lo + k : hi + 1 + k] - extra[lo : hi + 1])
+                    j = int(np.argmin(segment))
+                    if segment[j] < best_value:
+                        best_value, best_b = float(segment[j]), lo + j
+                if best_b >= 0 and base - best_value > EPSILON:
+                    options.append((base - best_value, s, best_b))
+            if options:
+                options.sort(reverse=True)
+                farley += options[0][0]
+                for _, s, b in options[:per_order]:
+                    new.append((o, s, problem.origin + b * self.grid))
+        return new, farley
+
+
+def time_indexed_bound(
+    problem: SchedulingProblem, incumbent: Schedule | None = None, time_limit: float = 600.0, verbose: bool = False
+) -> BoundResult:
+    """The TI-LP bound of a problem (see the module docstring), by column generation per scanner group."""
+    began = time.monotonic()
+    orders = [o for o in range(problem.n_orders) if o in problem.fixed or problem.can_be_on_time(o)]
+    parts = [_Part(problem, scanners, members) for scanners, members in _components(problem, orders)]
+    parts.sort(key=lambda p: len(p.orders))
+    total_value = total_lp = 0.0
+    rounds = 0
+    converged = True
+    for index, part in enumerate(parts):
+        if incumbent is not None:
+            for o in part.orders:
+                if incumbent.is_on_time(o) and o not in problem.fixed:
+                    part.add_column(o, incumbent.scanner_of[o], incumbent.start_of[o])
+        share = (time_limit - (time.monotonic() - began)) / (len(parts) - index)
+        part_began = time.monotonic()
+        best_upper = math.inf
+        while True:
+            value = part.solve()
+            rounds += 1
+            new, farley = part.price()
+            new = [c for c in new if c not in part.columns]  # a column already in is priced at 0
+            best_upper = min(best_upper, value + farley)
+            if verbose:
+                print(
+                    f"  part {index} ({len(part.orders)} orders): round {rounds} lp={value:.2f} "
+                    f"upper={best_upper:.2f} columns={len(part.columns)} +{len(new)}",
+                    file=sys.stderr,
+                )
+            if not new or best_upper - value < 1e-6:
+                break
+            if time.monotonic() - part_began > share:
+                converged = False
+                break
+            for column in new:
+                part.add_column(*column)
+        total_lp += value
+        total_value += min(best_upper, value) if not new else best_upper
+    return BoundResult(
+        value=total_value,
+        lp_value=total_lp,
+        converged=converged,
+        rounds=rounds,
+        columns=sum(len(p.columns) for p in parts),
+        seconds=time.monotonic() - began,
+    )
+
+
+def main(argv: list[str]) -> int:
+    """Print the TI-LP bound of one instance."""
+    import json
+
+    from radflow.scheduling.optimizer.benchmark_format import read_instance
+    from radflow.scheduling.optimizer.list_scheduling import greedy
+
+    if not argv:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    limit = float(argv[argv.index("--time-limit") + 1]) if "--time-limit" in argv else 600.0
+    with open(argv[0], encoding="utf-8") as source:
+        snapshot, _ = read_instance(json.load(source))
+    problem = SchedulingProblem(snapshot)
+    result = time_indexed_bound(problem, greedy(problem), limit, verbose=True)
+    print(json.dumps(result.__dict__))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
