@@ -27,7 +27,7 @@ def test_ages_read_as_days_and_hours(span: timedelta, text: str) -> None:
     assert format_age(span) == text
 
 
-@given(st.timedelta(min_value=timedelta(0), max_value=timedelta(days=3650)))
+@given(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3650)))
 def test_an_age_never_overstates_the_wait_and_is_off_by_less_than_its_last_unit(span: timedelta) -> None:
     text = format_age(span)
     if match := re.fullmatch(r"(\d+) d (\d+) h", text):
