@@ -45,6 +45,9 @@ class Action(StrEnum):
     USER_MANAGE = "user.manage"
     JOB_READ = "job.read"
     PROFILE_READ = "profile.read"
+    HL7_MONITOR = "hl7.monitor"  # the interface monitor: message log, outbound queue, mapping shown
+    HL7_MANAGE = "hl7.manage"  # reprocess or dismiss a message, resend an outbound message
+    HL7_MAPPING_MANAGE = "hl7.mapping.manage"  # load a new sender mapping
 
 
 R = Role
@@ -80,6 +83,9 @@ PERMISSIONS: Final[dict[Action, frozenset[Role]]] = {
     Action.USER_MANAGE: frozenset({R.ADMIN}),
     Action.JOB_READ: frozenset({R.ADMIN, R.MANAGER}),
     Action.PROFILE_READ: _EVERYONE,
+    Action.HL7_MONITOR: frozenset({R.ADMIN, R.MANAGER, R.INTEGRATION}),
+    Action.HL7_MANAGE: frozenset({R.ADMIN, R.INTEGRATION}),
+    Action.HL7_MAPPING_MANAGE: frozenset({R.ADMIN}),
 }
 
 
