@@ -8,6 +8,7 @@ module (`WorklistQuery`) decides whether it matches a scanner's C-FIND identifie
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -149,20 +150,13 @@ class InMemoryWorklistSource:
     """A worklist held in memory, indexed by station AE title; for tests, the demo and benchmarks."""
 
     def __init__(self, items: Iterable[WorklistItem] = ()) -> None:
-        self._by_accession: dict[str, WorklistItem] = {}
-        self._by_station: dict[str, list[WorklistItem]] = defaultdict(list)
+        self._index = _StartIndex({})
         self.replace_all(items)
 
     def replace_all(self, items: Iterable[WorklistItem]) -> None:
         """Hold exactly `items` from now on."""
-        by_accession = {item.accession_number: item for item in items}
-        by_station: dict[str, list[WorklistItem]] = defaultdict(list)
-        for item in by_accession.values():
-            by_station[item.scheduled_step.station_ae_title].append(item)
-        for station_items in by_station.values():
-            station_items.sort(key=_start)
-        # Swap whole structures so a concurrent find sees the old or the new worklist.
-        self._by_accession, self._by_station = by_accession, by_station
+        # A new index replaces the old one whole: a concurrent find sees one or the other.
+        self._index = _StartIndex({item.accession_number: item for item in items})
 
     def put(self, item: WorklistItem) -> None:
         """Add an item, or replace the one with the same accession number."""
@@ -173,28 +167,43 @@ class InMemoryWorklistSource:
         self.replace_all(i for i in self if i.accession_number != accession_number)
 
     def __iter__(self) -> Iterator[WorklistItem]:
-        return iter(list(self._by_accession.values()))
+        return iter(list(self._index.by_accession.values()))
 
     def __len__(self) -> int:
-        return len(self._by_accession)
+        return len(self._index.by_accession)
 
     def find(self, query: WorklistQuery, calling_ae: str, limit: int) -> list[WorklistItem]:
         """Return the matching items, at most `limit`, earliest start first."""
-        by_station = self._by_station
-        station = query.indexable.station_ae_title
-        if station is not None:
-            candidates: Iterable[WorklistItem] = by_station.get(station, ())
-        else:
-            candidates = sorted((i for items in by_station.values() for i in items), key=_start)
+        keys = query.indexable
         found: list[WorklistItem] = []
-        for item in candidates:
-            if not query.indexable.admits_start(item.scheduled_step.start):
-                continue
+        for item in self._index.window(keys.station_ae_title, keys.start_from, keys.start_until):
             if query.matches(item):
                 found.append(item)
                 if len(found) >= limit:
                     break
         return found
+
+
+class _StartIndex:
+    """Items sorted by start, overall and per station, searched by bisection."""
+
+    def __init__(self, by_accession: dict[str, WorklistItem]) -> None:
+        self.by_accession = by_accession
+        ordered = sorted(by_accession.values(), key=_start)
+        self._all = (ordered, [_start(i) for i in ordered])
+        by_station: dict[str, list[WorklistItem]] = defaultdict(list)
+        for item in ordered:
+            by_station[item.scheduled_step.station_ae_title].append(item)
+        self._by_station = {station: (items, [_start(i) for i in items]) for station, items in by_station.items()}
+
+    def window(
+        self, station: str | None, start_from: datetime | None, start_until: datetime | None
+    ) -> list[WorklistItem]:
+        """The items of a station (or all) whose start lies in [start_from, start_until)."""
+        items, starts = self._all if station is None else self._by_station.get(station, ([], []))
+        lo = bisect_left(starts, start_from) if start_from is not None else 0
+        hi = bisect_left(starts, start_until) if start_until is not None else len(items)
+        return items[lo:hi]
 
 
 def _start(item: WorklistItem) -> datetime:
