@@ -45,6 +45,19 @@ class Action(StrEnum):
     USER_MANAGE = "user.manage"
     JOB_READ = "job.read"
     PROFILE_READ = "profile.read"
+    SCHEDULE_SEARCH = "schedule.search"
+    APPOINTMENT_READ = "appointment.read"
+    APPOINTMENT_BOOK = "appointment.book"
+    APPOINTMENT_OVERBOOK = "appointment.overbook"
+    CAPACITY_READ = "capacity.read"
+    CAPACITY_MANAGE = "capacity.manage"
+    BACKLOG_PLAN = "backlog.plan"
+    READING_WORKLIST = "reading.worklist"
+    REPORT_READ = "report.read"
+    REPORT_WRITE = "report.write"
+    CRITICAL_RESULT_READ = "critical_result.read"
+    CRITICAL_RESULT_RAISE = "critical_result.raise"
+    CRITICAL_RESULT_ACKNOWLEDGE = "critical_result.acknowledge"
     HL7_MONITOR = "hl7.monitor"  # the interface monitor: message log, outbound queue, mapping shown
     HL7_MANAGE = "hl7.manage"  # reprocess or dismiss a message, resend an outbound message
     HL7_MAPPING_MANAGE = "hl7.mapping.manage"  # load a new sender mapping
@@ -83,9 +96,26 @@ PERMISSIONS: Final[dict[Action, frozenset[Role]]] = {
     Action.USER_MANAGE: frozenset({R.ADMIN}),
     Action.JOB_READ: frozenset({R.ADMIN, R.MANAGER}),
     Action.PROFILE_READ: _EVERYONE,
+    Action.SCHEDULE_SEARCH: frozenset({R.SCHEDULER, R.FRONT_DESK, R.INTAKE, R.MANAGER, R.ADMIN, R.INTEGRATION}),
+    Action.APPOINTMENT_READ: _STAFF | {R.REFERRING_PROVIDER, R.PATIENT, R.INTEGRATION},
+    Action.APPOINTMENT_BOOK: frozenset({R.SCHEDULER, R.FRONT_DESK, R.ADMIN, R.INTEGRATION}),
+    # Booking on an overbooking lane: only where a manager set a lane policy for the scanner.
+    Action.APPOINTMENT_OVERBOOK: frozenset({R.SCHEDULER, R.MANAGER, R.ADMIN}),
+    Action.CAPACITY_READ: _STAFF | {R.INTEGRATION},
+    Action.CAPACITY_MANAGE: frozenset({R.MANAGER, R.ADMIN}),
+    Action.BACKLOG_PLAN: frozenset({R.SCHEDULER, R.MANAGER, R.ADMIN}),
     Action.HL7_MONITOR: frozenset({R.ADMIN, R.MANAGER, R.INTEGRATION}),
     Action.HL7_MANAGE: frozenset({R.ADMIN, R.INTEGRATION}),
     Action.HL7_MAPPING_MANAGE: frozenset({R.ADMIN}),
+    # Reading and reporting (issue 7): radiologists report; a referrer reads the reports of their orders,
+    # a patient their own signed reports; a critical result is acknowledged by the clinician reached
+    # (or documented by the radiologist who reached them).
+    Action.READING_WORKLIST: frozenset({R.RADIOLOGIST, R.MANAGER, R.ADMIN}),
+    Action.REPORT_READ: _STAFF | {R.REFERRING_PROVIDER, R.PATIENT, R.INTEGRATION},
+    Action.REPORT_WRITE: frozenset({R.RADIOLOGIST}),
+    Action.CRITICAL_RESULT_READ: frozenset({R.RADIOLOGIST, R.MANAGER, R.ADMIN, R.REFERRING_PROVIDER}),
+    Action.CRITICAL_RESULT_RAISE: frozenset({R.RADIOLOGIST}),
+    Action.CRITICAL_RESULT_ACKNOWLEDGE: frozenset({R.RADIOLOGIST, R.REFERRING_PROVIDER}),
 }
 
 

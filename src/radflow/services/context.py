@@ -12,6 +12,8 @@ from radflow.domain.checklist import ChecklistRule
 from radflow.domain.clock import Clock
 from radflow.domain.payer_rules import Payer
 from radflow.domain.protocols import Protocol
+from radflow.domain.rads.extraction import FollowupExtractor
+from radflow.domain.reading import PacsStudies, ReportingPolicy
 from radflow.services.ports import MessageGateway, RecordingGateway
 
 
@@ -37,6 +39,11 @@ class ServiceContext:
     checklist_rules: Sequence[ChecklistRule]
     audit_key: bytes = field(repr=False)
     gateway: MessageGateway = field(default_factory=RecordingGateway)
+    # Reading and reporting (issue 7): turnaround targets, claim length and critical-result deadlines;
+    # the PACS to ask for priors (C-FIND) and the report-text reader (None: not configured).
+    reporting: ReportingPolicy = field(default_factory=ReportingPolicy)
+    pacs: PacsStudies | None = None
+    extractor: FollowupExtractor | None = None
 
     def track_target(self, track: str) -> timedelta:
         """The configured target for a routing track (received → exam start)."""
