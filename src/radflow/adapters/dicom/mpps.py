@@ -143,6 +143,9 @@ class MppsReceiver:
             # The step could not be recorded: forget it so the scanner's retry is not a duplicate.
             self._store.discard(uid)
             return _sink_failure(error, uid)
+        except Exception:
+            self._store.discard(uid)
+            raise
         return _accepted(uid, disposition, warnings)
 
     def set(self, sop_instance_uid: str, modifications: Dataset, calling_ae: str) -> MppsResult:
@@ -178,6 +181,9 @@ class MppsReceiver:
         except RadflowError as error:
             self._store.replace(current, expected_revision=updated.revision)
             return _sink_failure(error, uid)
+        except Exception:
+            self._store.replace(current, expected_revision=updated.revision)
+            raise
         return _accepted(uid, disposition, warnings)
 
 

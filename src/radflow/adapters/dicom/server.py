@@ -249,7 +249,12 @@ class DicomServer:
         except Exception:
             LOGGER.warning("MPPS N-CREATE from %s: attribute list cannot be decoded", calling_ae)
             return statuses.status_dataset(statuses.PROCESSING_FAILURE, "attribute list cannot be decoded"), None
-        result = self._mpps.create(str(uid) if uid else None, attributes, calling_ae)
+        try:
+            result = self._mpps.create(str(uid) if uid else None, attributes, calling_ae)
+        except Exception:
+            # Protocol boundary: the scanner is told to retry, the log gets the cause.
+            LOGGER.exception("MPPS N-CREATE from %s failed", calling_ae)
+            return statuses.status_dataset(statuses.PROCESSING_FAILURE, "MPPS not recorded"), None
         LOGGER.info(
             "MPPS N-CREATE %s from %s: 0x%04X %s",
             result.sop_instance_uid,
@@ -273,7 +278,11 @@ class DicomServer:
         except Exception:
             LOGGER.warning("MPPS N-SET from %s: modification list cannot be decoded", calling_ae)
             return statuses.status_dataset(statuses.PROCESSING_FAILURE, "modification list cannot be decoded"), None
-        result = self._mpps.set(uid, modifications, calling_ae)
+        try:
+            result = self._mpps.set(uid, modifications, calling_ae)
+        except Exception:
+            LOGGER.exception("MPPS N-SET %s from %s failed", uid, calling_ae)
+            return statuses.status_dataset(statuses.PROCESSING_FAILURE, "MPPS not recorded"), None
         LOGGER.info(
             "MPPS N-SET %s from %s: 0x%04X %s", uid, calling_ae, result.status, result.disposition or result.comment
         )

@@ -83,20 +83,23 @@ class GuardedAssociationSocket(AssociationSocket):
         sock = self.socket
         if sock is None:
             return bytearray()
-        if not self._header_read:
+        reading_body, self._header_read = self._header_read, False
+        if not reading_body:
             self._deadline = time.monotonic() + self.limits.pdu_timeout
-            self._header_read = nr_bytes == _PDU_HEADER_LENGTH
-        else:
-            self._header_read = False
-            if nr_bytes > self.limits.max_pdu_length:
-                LOGGER.warning(
-                    "DICOM peer %s announced a %d-byte PDU (limit %d): closing the connection",
-                    self._peer(),
-                    nr_bytes,
-                    self.limits.max_pdu_length,
-                )
-                self._cut()
-                return bytearray()
+        elif nr_bytes > self.limits.max_pdu_length:
+            LOGGER.warning(
+                "DICOM peer %s announced a %d-byte PDU (limit %d): closing the connection",
+                self._peer(),
+                nr_bytes,
+                self.limits.max_pdu_length,
+            )
+            self._cut()
+            return bytearray()
+        received = self._read_until_deadline(sock, nr_bytes)
+        self._header_read = not reading_body and nr_bytes == len(received) == _PDU_HEADER_LENGTH
+        return received
+
+    def _read_until_deadline(self, sock: socket.socket, nr_bytes: int) -> bytearray:
         received = bytearray()
         while len(received) < nr_bytes:
             remaining = self._deadline - time.monotonic()
@@ -113,10 +116,11 @@ class GuardedAssociationSocket(AssociationSocket):
             try:
                 sock.settimeout(remaining)
                 chunk = sock.recv(min(nr_bytes - len(received), 65536))
-            except (TimeoutError, OSError):
-                chunk = b""
+            except TimeoutError:
                 self._deadline = 0.0  # loop once more: logs and closes
                 continue
+            except OSError:
+                return received  # reset or closed: pynetdicom sees the transport close
             if not chunk:
                 return received
             received.extend(chunk)
