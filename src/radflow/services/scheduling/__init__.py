@@ -1,0 +1,26 @@
+"""Scheduling use cases: capacity, slot search, booking, the backlog plan, capacity planning.
+
+`HANDLERS` maps each command and query to its handler; `radflow.wiring.scheduling` registers them.
+"""
+
+from __future__ import annotations
+
+from radflow.services.bus import Handler
+from radflow.services.scheduling import appointments, booking, capacity_admin, slots
+
+HANDLERS: dict[type, Handler] = {
+    booking.BookAppointment: booking.book_appointment,
+    booking.BookVisit: booking.book_visit,
+    booking.RescheduleAppointment: booking.reschedule_appointment,
+    booking.CancelAppointment: booking.cancel_appointment,
+    slots.FindSlots: slots.find_order_slots,
+    slots.FindVisit: slots.find_visit,
+    appointments.GetAppointment: appointments.get_appointment,
+    appointments.ListAppointments: appointments.list_appointments,
+    capacity_admin.SaveSite: capacity_admin.save_site,
+    capacity_admin.SaveScanner: capacity_admin.save_scanner,
+    capacity_admin.SetOverbookingPolicy: capacity_admin.set_overbooking_policy,
+    capacity_admin.AddClosure: capacity_admin.add_closure,
+    capacity_admin.RemoveClosure: capacity_admin.remove_closure,
+    capacity_admin.GetCapacity: capacity_admin.get_capacity,
+}
