@@ -61,6 +61,14 @@ class Action(StrEnum):
     HL7_MONITOR = "hl7.monitor"  # the interface monitor: message log, outbound queue, mapping shown
     HL7_MANAGE = "hl7.manage"  # reprocess or dismiss a message, resend an outbound message
     HL7_MAPPING_MANAGE = "hl7.mapping.manage"  # load a new sender mapping
+    CONTACT_READ = "contact.read"  # a patient's channels, consent and opt-outs
+    CONTACT_WRITE = "contact.write"  # change them; revoke consent (a STOP call to the desk)
+    MESSAGES_READ = "messages.read"  # the messages sent to a patient and their delivery status
+    MESSAGING_INBOUND = "messaging.inbound"  # the messaging gateway's webhooks: replies, delivery reports
+    PREPARATION_CONFIRM = "preparation.confirm"  # record that a patient confirmed, or got their preparation
+    NO_SHOW_MARK = "noshow.mark"  # mark a missed appointment; return the order to scheduling
+    REMINDER_BOARD = "reminders.board"  # reminders due, held and failed; the rescheduling queue
+    NO_SHOW_MODEL_MANAGE = "noshow.model"  # refit the no-show risk model on the center's history
 
 
 R = Role
@@ -116,6 +124,16 @@ PERMISSIONS: Final[dict[Action, frozenset[Role]]] = {
     Action.CRITICAL_RESULT_READ: frozenset({R.RADIOLOGIST, R.MANAGER, R.ADMIN, R.REFERRING_PROVIDER}),
     Action.CRITICAL_RESULT_RAISE: frozenset({R.RADIOLOGIST}),
     Action.CRITICAL_RESULT_ACKNOWLEDGE: frozenset({R.RADIOLOGIST, R.REFERRING_PROVIDER}),
+    # Patient messaging (issue 4): the desk and schedulers keep contact details and consent; a patient
+    # changes their own (and revokes consent) on the portal; only the gateway posts replies.
+    Action.CONTACT_READ: _STAFF | {R.PATIENT, R.INTEGRATION},
+    Action.CONTACT_WRITE: frozenset({R.INTAKE, R.SCHEDULER, R.FRONT_DESK, R.ADMIN, R.INTEGRATION, R.PATIENT}),
+    Action.MESSAGES_READ: frozenset({R.INTAKE, R.SCHEDULER, R.FRONT_DESK, R.MANAGER, R.ADMIN, R.PATIENT}),
+    Action.MESSAGING_INBOUND: frozenset({R.INTEGRATION}),
+    Action.PREPARATION_CONFIRM: frozenset({R.SCHEDULER, R.FRONT_DESK, R.ADMIN, R.INTEGRATION, R.PATIENT}),
+    Action.NO_SHOW_MARK: frozenset({R.SCHEDULER, R.FRONT_DESK, R.TECHNOLOGIST, R.ADMIN}),
+    Action.REMINDER_BOARD: frozenset({R.SCHEDULER, R.FRONT_DESK, R.MANAGER, R.ADMIN}),
+    Action.NO_SHOW_MODEL_MANAGE: frozenset({R.MANAGER, R.ADMIN}),
 }
 
 
