@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from radflow.domain.critical_result import CriticalResult, CriticalState
+from radflow.domain.errors import Conflict
 from radflow.domain.rads.extraction import CriticalFinding
 from radflow.domain.report import Report
 
@@ -184,3 +185,14 @@ CHECKS: Final[tuple[Callable[[QcInput], list[QcProblem]], ...]] = (
 def check_report(qc: QcInput) -> list[QcProblem]:
     """Run every check; an empty list means the report may be released."""
     return [problem for check in CHECKS for problem in check(qc)]
+
+
+class ReportNotReleasable(Conflict):
+    """Report QC found problems: the report stays where it is until they are fixed."""
+
+    code = "report-qc-failed"
+
+    def __init__(self, problems: Sequence[QcProblem]) -> None:
+        listed = "; ".join(f"({i}) {p.message}" for i, p in enumerate(problems, start=1))
+        super().__init__(f"the report cannot be released: {listed}", field=problems[0].field if problems else None)
+        self.problems = tuple(problems)
