@@ -313,3 +313,12 @@ def test_the_store_refuses_a_stale_revision() -> None:
         store.replace(instance, expected_revision=instance.revision + 1)
     with pytest.raises(Conflict):
         store.add(instance)
+
+
+def test_an_unexpected_failure_downstream_leaves_no_half_recorded_step() -> None:
+    harness = Harness()
+    sink = RefusingSink(RuntimeError("bug"))
+    receiver = MppsReceiver(harness.store, sink, harness.clock, ZONE)
+    with pytest.raises(RuntimeError):
+        receiver.create(UID, n_create("A1"), "CT3")
+    assert harness.store.get(UID) is None
