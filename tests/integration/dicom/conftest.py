@@ -29,7 +29,6 @@ from radflow.adapters.dicom.worklist import (
 from radflow.domain.clock import FakeClock
 
 SITE_ZONE = ZoneInfo("America/New_York")
-DAY = "20260204"
 
 
 def require_tool(name: str) -> str:
