@@ -23,6 +23,7 @@ from radflow.adapters.fhir.vocabulary import (
     TASK_STATUS,
     USER_SYSTEM,
 )
+from radflow.domain.lifecycle import OrderState
 from radflow.domain.order import Order, OrderTransitionRecord
 
 
@@ -43,7 +44,7 @@ def _provenance(order: Order, line: OrderTransitionRecord, names: Mapping[str, s
 
 
 def _status_reason(order: Order) -> str:
-    if order.missing_items:
+    if order.missing_items and order.state is OrderState.AWAITING_DOCUMENTATION:
         return "Missing: " + "; ".join(order.missing_items)
     changes = [t for t in order.transitions if t.from_state != t.to_state or t.from_state is None]
     return changes[-1].reason if changes else ""
