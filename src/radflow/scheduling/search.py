@@ -108,7 +108,8 @@ def _steps(need: ExamNeed, calendar: ScannerCalendar, picture: CapacityPicture, 
     days = picture.days(site.zone)
     usable = calendar.usable_for(track=need.track, protocol_code=need.kind.protocol.code, now=picture.now)
     free = subtract(usable, picture.occupied.get(calendar.scanner.id, ()))
-    low = max(picture.now, need.not_before, within[0] if within else 0)
+    # The patient's part (a tracer injection first) cannot begin before now.
+    low = max(picture.now + uptake, need.not_before, within[0] if within else 0)
     high = min(picture.line.length, within[1] if within else picture.line.length)
     steps: list[Step] = [
         ("the scanner is closed, unstaffed, down or reserved for other exams then",

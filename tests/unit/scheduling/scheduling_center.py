@@ -9,8 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from radflow.bootstrap import command_handlers, event_handlers, memory_repositories
-from radflow.catalog.checklist import load_checklist
 from radflow.catalog.loader import Catalog
 from radflow.config import Settings
 from radflow.domain.clock import FakeClock
@@ -25,7 +23,8 @@ from radflow.services.context import ServiceContext
 from radflow.services.memory import InMemoryUnitOfWork, MemoryStore
 from radflow.services.ports import RecordingGateway
 from radflow.services.scheduling.capacity_admin import SaveScanner, SaveSite
-from radflow.services.unit_of_work import UnitOfWork
+from radflow.services.unit_of_work import EventHandler, UnitOfWork
+from radflow.wiring import foundation, scheduling
 
 NY = ZoneInfo("America/New_York")
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
@@ -47,9 +46,9 @@ SITE = {"id": "MAIN", "name": "Main campus", "timezone": "America/New_York", "ph
         "supervision": week("08:00", "17:00")}
 
 
-def scanner(scanner_id: str, modality: str, *, capabilities: tuple[str, ...] = (), hours: tuple[str, str] = ("07:00", "19:00"),
-            shifts: tuple[str, str] | None = None, days: tuple[str, ...] = WEEKDAYS, site: str = "MAIN",
-            **extra: Any) -> dict[str, Any]:
+def scanner(scanner_id: str, modality: str, *, capabilities: tuple[str, ...] = (),
+            hours: tuple[str, str] = ("07:00", "19:00"), shifts: tuple[str, str] | None = None,
+            days: tuple[str, ...] = WEEKDAYS, site: str = "MAIN", **extra: Any) -> dict[str, Any]:
     """A scanner document open `hours` on `days`, staffed the same hours unless `shifts` says otherwise."""
     staffed = shifts or hours
     return {"id": scanner_id, "site_id": site, "name": scanner_id, "modality": modality,
@@ -66,15 +65,20 @@ class SchedulingCenter:
         self.clock = FakeClock(START)
         self.catalog = catalog
         self.ctx = ServiceContext(clock=self.clock, settings=Settings(), catalog=catalog,
-                                  checklist_rules=load_checklist(), audit_key=b"k" * 32, gateway=RecordingGateway())
-        events = event_handlers()
-        repositories = memory_repositories()
+                                  checklist_rules=(), audit_key=b"k" * 32, gateway=RecordingGateway())
+        # Only the foundation and scheduling are composed: other areas' work in progress stays out.
+        areas = (foundation.AREA, scheduling.AREA)
+        events: dict[type, list[EventHandler]] = {}
+        for area in areas:
+            for event_type, handlers in area.event_handlers.items():
+                events.setdefault(event_type, []).extend(handlers)
+        repositories = {k: v for area in areas for k, v in area.memory_repositories.items()}
 
         def uow() -> UnitOfWork:
             return InMemoryUnitOfWork(self.store, events, repositories)
 
         self.uow = uow
-        self.bus = ServiceBus(uow, self.ctx, command_handlers())
+        self.bus = ServiceBus(uow, self.ctx, {k: v for area in areas for k, v in area.handlers.items()})
         self.scheduler = Principal(user_id="u-sched", username="sam", role=Role.SCHEDULER)
         self.manager = Principal(user_id="u-mgr", username="mo", role=Role.MANAGER)
         for site in sites or [SITE]:
