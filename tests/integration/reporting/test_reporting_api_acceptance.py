@@ -7,7 +7,6 @@ produces a final report whose recommendation is a 6-month LDCT. The worker's job
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
