@@ -125,4 +125,5 @@ ScreenApp = Annotated[Radflow, Depends(screen_radflow)]
 
 def names_for(radflow: Radflow, actor: Principal, user_ids: Sequence[str]) -> dict[str, str]:
     """Staff names for ids (empty ids skipped)."""
-    return radflow.bus.handle(StaffNames(actor=actor, user_ids=tuple(i for i in user_ids if i)))
+    names: dict[str, str] = radflow.bus.handle(StaffNames(actor=actor, user_ids=tuple(i for i in user_ids if i)))
+    return names
