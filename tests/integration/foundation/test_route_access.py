@@ -127,6 +127,14 @@ def sample_body(route: APIRoute, world: World) -> dict[str, Any]:
         "/api/orders/{order_id}/authorization/assign": {"assignee_id": None},
         "/api/documents/{document_id}/file": {"patient_id": world.own_patient},
         "/api/users": {"username": "newbie", "role": "intake", "password": "long-enough-password"},
+        "/api/orders/{order_id}/report": {"sections": {"impression": "access test"}},
+        "/api/orders/{order_id}/report/rads": {"findings": [
+            {"system": "lung-rads", "exam": "baseline", "nodules": [{"type": "solid", "diameter_mm": 7}]}]},
+        "/api/orders/{order_id}/report/addenda": {"text": "access test"},
+        "/api/orders/{order_id}/critical-results": {"finding": "access test"},
+        "/api/critical-results/{critical_result_id}/acknowledge": {"read_back": "access test"},
+        "/api/critical-results/{critical_result_id}/attempts": {"detail": "access test"},
+        "/api/critical-results/{critical_result_id}/withdraw": {"reason": "access test"},
     }
     return bodies.get(route.path, {})
 
