@@ -9,7 +9,6 @@ discrimination and calibration on a later, held-out period, and reads and writes
 from __future__ import annotations
 
 import argparse
-import json
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -154,23 +153,9 @@ def evaluate(model: NoShowModel, rows: Sequence[tuple[NoShowFeatures, bool]]) ->
                       calibration_slope=float(slope), bins=bins)
 
 
-def model_to_json(model: NoShowModel) -> str:
-    """The model as a JSON document (what the database and the shipped file hold)."""
-    return json.dumps({"feature_names": list(model.feature_names), "coefficients": list(model.coefficients),
-                       "fitted_on": model.fitted_on, "base_rate": model.base_rate}, indent=1)
-
-
-def model_from_json(text: str) -> NoShowModel:
-    """Read a model written by `model_to_json` (refused if its features differ from radflow's)."""
-    document = json.loads(text)
-    return NoShowModel(coefficients=tuple(float(c) for c in document["coefficients"]),
-                       fitted_on=str(document["fitted_on"]), feature_names=tuple(document["feature_names"]),
-                       base_rate=float(document.get("base_rate", 0.0)))
-
-
 def default_model() -> NoShowModel:
     """The shipped model (fitted on synthetic history) for a center with no history of its own yet."""
-    return model_from_json(DEFAULT_MODEL_FILE.read_text())
+    return NoShowModel.from_json(DEFAULT_MODEL_FILE.read_text())
 
 
 def _report(train: Evaluation, test: Evaluation, baseline: Evaluation, model: NoShowModel, command: str,
@@ -223,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(_report(evaluate(model, train), evaluate(model, test), baseline, model, command,
                   "2024-01-01..2025-06-30", "2025-07-01..2025-12-31"))
     if args.write_default:
-        DEFAULT_MODEL_FILE.write_text(model_to_json(model) + "\n")
+        DEFAULT_MODEL_FILE.write_text(model.to_json() + "\n")
 
 
 def _modality_only(train: Sequence[tuple[NoShowFeatures, bool]],

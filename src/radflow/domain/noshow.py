@@ -10,6 +10,7 @@ Rosenbaum 2018) and the hour of the day. The model is fitted on the center's his
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -105,6 +106,19 @@ class NoShowModel:
         if len(self.coefficients) != len(FEATURE_NAMES):
             raise ValidationError(f"a no-show model needs {len(FEATURE_NAMES)} coefficients, "
                                   f"not {len(self.coefficients)}")
+
+    def to_json(self) -> str:
+        """The model as a JSON document (what the database and the shipped file hold)."""
+        return json.dumps({"feature_names": list(self.feature_names), "coefficients": list(self.coefficients),
+                           "fitted_on": self.fitted_on, "base_rate": self.base_rate}, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> NoShowModel:
+        """Read a model written by `to_json` (refused if its features differ from radflow's)."""
+        document = json.loads(text)
+        return cls(coefficients=tuple(float(c) for c in document["coefficients"]),
+                   fitted_on=str(document["fitted_on"]), feature_names=tuple(document["feature_names"]),
+                   base_rate=float(document.get("base_rate", 0.0)))
 
     def probability(self, features: NoShowFeatures) -> float:
         """Predicted probability that the patient does not come."""

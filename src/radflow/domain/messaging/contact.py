@@ -9,6 +9,7 @@ keeps one rule for all: no consent, no message.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import StrEnum
@@ -17,6 +18,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from radflow.domain.aggregate import Aggregate
 from radflow.domain.errors import ValidationError
 from radflow.domain.events import DomainEvent
+
+
+def phone_address(raw: str) -> str:
+    """A phone number as texts and calls address it (E.164: +1 and ten digits for a NANP number)."""
+    digits = re.sub(r"[^0-9]", "", raw)
+    if raw.strip().startswith("+"):
+        return f"+{digits}" if digits else ""
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return f"+1{digits}" if len(digits) == 10 else digits
+
+
+def normal_address(channel: Channel, raw: str) -> str:
+    """An address as radflow stores and matches it: E.164 for phones, lower case for email."""
+    if channel in PHONE_CHANNELS:
+        return phone_address(raw)
+    return raw.strip().lower() if channel is Channel.EMAIL else raw.strip()
 
 
 class Channel(StrEnum):
@@ -121,12 +139,13 @@ class ContactPreference(Aggregate):
         if not address.strip():
             raise ValidationError(f"consent for {channel.value} needs the number or address it is for",
                                   field="address")
+        address = normal_address(channel, address)
         current = self.consent(channel)
-        if current is not None and current.is_active and current.address == address.strip():
+        if current is not None and current.is_active and current.address == address:
             return
         if current is not None and current.is_active:
-            current.revoked_at, current.revoked_how = at, f"replaced by {address.strip()}"
-        self.consents.append(ChannelConsent(patient_id=self.patient_id, channel=channel, address=address.strip(),
+            current.revoked_at, current.revoked_how = at, f"replaced by {address}"
+        self.consents.append(ChannelConsent(patient_id=self.patient_id, channel=channel, address=address,
                                             granted_at=at, granted_how=how))
         if channel.value not in self.channels:
             self.channels.append(channel.value)

@@ -132,14 +132,16 @@ def next_within_caps(moment: datetime, preference: ContactPreference,
 def decide(request: DeliveryRequest) -> Decision:
     """Send now, hold until the patient's morning (or the caps allow), or do not send at all."""
     preference = request.preference
+    if request.purpose in _CAP_EXEMPT:
+        # An answer to the patient's own text goes back at once, even the one confirming an opt-out
+        # (FCC 24-24 ¶¶ 18-22: one confirmation within five minutes of a revocation is allowed).
+        return SendNow("reply to the patient's own message")
     if not preference.may_use(request.channel):
         found = preference.consent(request.channel)
         if found is not None and not found.is_active:
             return Suppress(f"the patient withdrew consent for {request.channel.value} "
                             f"({found.revoked_how or 'revoked'})")
         return Suppress(f"no consent on file for {request.channel.value}")
-    if request.purpose in _CAP_EXEMPT:
-        return SendNow("reply to the patient's own message")
     moment, reasons = request.now, []
     already_counted = any(s.notification == request.notification for s in request.sent)
     for _ in range(16):
