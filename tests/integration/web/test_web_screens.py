@@ -60,10 +60,12 @@ def test_board_counts_orders_per_state_and_modality_with_the_oldest_age(radflow:
     assert rows["Awaiting documentation"] == ["1 0 min", "·", "1 0 min"]
 
 
-def test_board_refreshes_itself_as_a_fragment(browser_for: BrowserFactory) -> None:
+def test_board_refresh_is_a_click_that_returns_the_table_alone(browser_for: BrowserFactory) -> None:
     manager = browser_for("manager")
+    page = manager.get("/board").text
+    assert "every" not in re.findall(r'<div id="board"[^>]*>', page)[0]  # no polling: idle sign-out must work
     fragment = manager.client.get("/board", headers={"HX-Request": "true"}).text
-    assert fragment.startswith('<div id="board"') and "<html" not in fragment
+    assert fragment.lstrip().startswith("<div id=\"board\"") and "<html" not in fragment
 
 
 def test_a_faxed_referral_waits_in_the_inbox_until_filed_to_its_patient_and_order(
@@ -164,3 +166,20 @@ def test_choosing_another_protocol_shows_its_variants_and_changes_the_study(radf
     order: OrderDetail = radflow.bus.handle(GetOrder(actor=ADMIN, order_id=order_id))
     assert order.order.protocol_code == "CT-LSPINE"
     assert "protocol changed from MR-LSPINE to CT-LSPINE" in radiologist.get(f"/orders/{order_id}").text
+
+
+def test_a_provider_copied_on_the_referral_sees_the_order(radflow: Radflow, browser_for: BrowserFactory) -> None:
+    patient_id = register_patient(radflow)
+    intake = browser_for("intake")
+    form = {"patient_id": patient_id, "channel": "fax", "ordering_provider_name": "Dr. Robin Referrer",
+            "ordering_provider_npi": "1234567893", "coverage_choice": "self_pay", "copy_to_name": "Dr. Pat Primary",
+            "copy_to_npi": "1245319598", "lines-0-protocol_code": "DX-CHEST", "lines-0-diagnosis_codes": "R05.9",
+            "lines-0-reason_for_exam": "cough for three weeks"}
+    wrong = intake.post("/intake/referrals/new", form)
+    assert wrong.status_code == 422
+    assert 'id="copy_to_npi-error">copy-to provider: NPI &#39;1245319598&#39; fails its check digit' in wrong.text
+    response = intake.post("/intake/referrals/new", {**form, "copy_to_npi": "1245319599"})
+    order_id = response.headers["location"].rsplit("/", 1)[1]
+    copied = browser_for("referring_provider", npi="1245319599")
+    page = copied.get(f"/orders/{order_id}")
+    assert page.status_code == 200 and "Dr. Pat Primary (NPI 1245319599)" in page.text

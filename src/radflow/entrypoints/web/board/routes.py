@@ -47,7 +47,7 @@ def board_rows(cells: list[BoardCell]) -> tuple[list[str], list[BoardRow]]:
 @router.get("/board")
 def pipeline_board(request: Request, radflow: ScreenApp,
                    actor: Annotated[Principal, requires(Action.PIPELINE_BOARD)]) -> Response:
-    """Orders per state and modality, with the oldest's waiting time (refreshes itself every minute)."""
+    """Orders per state and modality, with the oldest's waiting time (an htmx refresh gets the table alone)."""
     modalities, rows = board_rows(radflow.bus.handle(PipelineBoard(actor=actor)))
     template = "board/table.html" if request.headers.get("HX-Request") else "board/board.html"
     return render(request, actor, template, modalities=modalities, rows=rows,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from radflow.domain.errors import ValidationError
+from radflow.domain.values import Npi
 from radflow.entrypoints.web.forms import FormFields
 from radflow.services.documents import MAX_DOCUMENT_BYTES
 from radflow.services.orders import OrderLine
@@ -23,9 +24,22 @@ def line_indices(fields: FormFields, most: int) -> list[int]:
     return sorted(i for i in found | {0} if i < most)
 
 
+def copy_to(fields: FormFields) -> tuple[tuple[str, str], ...]:
+    """The provider who gets a copy of the report (NPI and name), checked here so the error names this field."""
+    npi = fields.text("copy_to_npi")
+    if not npi:
+        return ()
+    try:
+        checked = Npi.parse(npi).value
+    except ValidationError as wrong:
+        raise ValidationError(f"copy-to provider: {wrong.message}", field="copy_to_npi") from None
+    return ((checked, fields.text("copy_to_name")),)
+
+
 def order_lines(fields: FormFields, indices: list[int], *, coverage_id: str | None,
                 self_pay: bool) -> tuple[OrderLine, ...]:
-    """One OrderLine per exam with a protocol chosen; the ordering provider is the referral's."""
+    """One OrderLine per exam with a protocol chosen; ordering and copied providers are the referral's."""
+    copies = copy_to(fields)
     lines = []
     for i in indices:
         def value(name: str, index: int = i) -> str:
@@ -38,7 +52,8 @@ def order_lines(fields: FormFields, indices: list[int], *, coverage_id: str | No
             laterality=value("laterality") or None, reason_for_exam=value("reason_for_exam"),
             diagnosis_codes=fields.codes(f"lines-{i}-diagnosis_codes"), clinical_notes=value("clinical_notes"),
             ordering_provider_npi=fields.text("ordering_provider_npi"),
-            ordering_provider_name=fields.text("ordering_provider_name"), priority=value("priority") or "routine",
+            ordering_provider_name=fields.text("ordering_provider_name"), copy_to=copies,
+            priority=value("priority") or "routine",
             setting=value("setting") or "outpatient", coverage_id=coverage_id, self_pay=self_pay,
         ))
     if not lines:
