@@ -1,4 +1,5 @@
-"""The read queries FHIR needs beyond services.views: searches with totals, and one coverage by id.
+"""The queries FHIR needs beyond services.views (searches with totals, one coverage, a lean order read)
+and a one-commit create that hands back the order it made.
 
 They follow the services' rules exactly: the policy is checked (`services.access.guard`), lists are
 narrowed by `services.views.visible_filter`, and each answer writes one audit record in its own
@@ -24,10 +25,11 @@ from radflow.domain.patient import Patient
 from radflow.domain.policy import AccessTarget, Action
 from radflow.domain.referral import Coverage
 from radflow.domain.users import Principal
-from radflow.services.access import guard
+from radflow.services.access import guard, guard_order
 from radflow.services.audit import record_access
 from radflow.services.bus import Handler, ServiceBus
 from radflow.services.context import ServiceContext
+from radflow.services.orders import ReceiveReferral, receive_referral_in
 from radflow.services.unit_of_work import UnitOfWork
 from radflow.services.views import OrderFilter, visible_filter
 
@@ -58,6 +60,27 @@ class FindOrders:
     criteria: OrderCriteria
     page: Page
     with_names: bool = False  # the Task's history names who did each step
+
+
+@dataclass(frozen=True)
+class ReadOrder:
+    """One order as a FHIR read needs it: the order and its timeline (GetOrder also loads the patient,
+    referral, documents, authorization, coverage and user names, which a ServiceRequest does not show)."""
+
+    actor: Principal
+    order_id: str
+
+
+@dataclass(frozen=True)
+class ReceiveServiceRequest:
+    """Receive a referral and hand back the order it made, in the same unit of work (one commit)."""
+
+    referral: ReceiveReferral
+
+    @property
+    def actor(self) -> Principal:
+        """Who sent it (the bus audits a refusal against them)."""
+        return self.referral.actor
 
 
 @dataclass(frozen=True)
@@ -133,6 +156,26 @@ def find_orders(cmd: FindOrders, uow: UnitOfWork, ctx: ServiceContext) -> Found[
         return Found(tuple(orders), total, names)
 
 
+def read_order(cmd: ReadOrder, uow: UnitOfWork, ctx: ServiceContext) -> Order:
+    """Load an order for reading: checked against the order (GetOrder's rule) and audited as order.read."""
+    with uow:
+        order = uow.orders.get(cmd.order_id)
+        guard_order(cmd.actor, Action.ORDER_READ, order)
+        record_access(uow, ctx, cmd.actor, "order.read", patient_id=order.patient_id, object_type="order",
+                      object_id=order.id)
+        uow.commit()
+        return order
+
+
+def receive_service_request(cmd: ReceiveServiceRequest, uow: UnitOfWork, ctx: ServiceContext) -> Order:
+    """Receive a one-line referral (checked, routed, audited as order.create) and return its order."""
+    with uow:
+        received = receive_referral_in(uow, ctx, cmd.referral)
+        order = uow.orders.get(received.order_ids[0])  # from the unit of work's identity map: no query
+        uow.commit()
+        return order
+
+
 def get_coverage(cmd: GetCoverage, uow: UnitOfWork, ctx: ServiceContext) -> Coverage:
     """Read one coverage (checked against its patient, audited)."""
     with uow:
@@ -170,7 +213,8 @@ def find_audit_records(cmd: FindAuditRecords, uow: UnitOfWork, ctx: ServiceConte
 
 
 HANDLERS: Mapping[type, Handler] = {
-    FindPatients: find_patients, FindOrders: find_orders, GetCoverage: get_coverage,
+    FindPatients: find_patients, FindOrders: find_orders, ReadOrder: read_order,
+    ReceiveServiceRequest: receive_service_request, GetCoverage: get_coverage,
     FindCoverages: find_coverages, FindAuditRecords: find_audit_records,
 }
 

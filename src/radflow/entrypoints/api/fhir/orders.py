@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from radflow.adapters.fhir.criteria import service_request_criteria, task_criteria
 from radflow.adapters.fhir.parsing import Refusal, read_resource
-from radflow.adapters.fhir.queries import FindOrders, Found
+from radflow.adapters.fhir.queries import FindOrders, Found, ReadOrder, ReceiveServiceRequest
 from radflow.adapters.fhir.service_request import referral_command, service_request_resource
 from radflow.adapters.fhir.task import task_resource
 from radflow.bootstrap import Radflow
@@ -28,7 +28,6 @@ from radflow.entrypoints.api.fhir.exchange import (
     refused,
     start_search,
 )
-from radflow.services.orders import ReceivedReferral, ReceiveReferral
 from radflow.services.views import GetOrder, OrderDetail
 
 router = APIRouter(tags=["FHIR ServiceRequest and Task"])
@@ -51,11 +50,16 @@ def _current(resource: dict[str, Any], version_id: str) -> dict[str, Any]:
     return resource
 
 
+def _order(radflow: Radflow, actor: Principal, order_id: str) -> Order:
+    order: Order = fhir_bus(radflow).handle(ReadOrder(actor=actor, order_id=order_id))
+    return order
+
+
 @router.get("/ServiceRequest/{order_id}")
 def read_service_request(order_id: str, radflow: App,
                          actor: Annotated[Principal, requires(Action.ORDER_READ)]) -> Response:
     """One order as a ServiceRequest (status by the documented mapping, exact state in an extension)."""
-    order = _detail(radflow, actor, order_id).order
+    order = _order(radflow, actor, order_id)
     return read_response(service_request_resource(order, radflow.catalog), _last_change(order))
 
 
@@ -63,7 +67,7 @@ def read_service_request(order_id: str, radflow: App,
 def read_service_request_version(order_id: str, version_id: str, radflow: App,
                                  actor: Annotated[Principal, requires(Action.ORDER_READ)]) -> Response:
     """The ServiceRequest as of `version_id`, while that is the current version."""
-    order = _detail(radflow, actor, order_id).order
+    order = _order(radflow, actor, order_id)
     resource = _current(service_request_resource(order, radflow.catalog), version_id)
     return read_response(resource, _last_change(order))
 
@@ -81,11 +85,6 @@ def search_service_requests(request: Request, radflow: App,
     return bundle_response(request, search, resources, found.total)
 
 
-def _receive(radflow: Radflow, command: ReceiveReferral) -> Order:
-    received: ReceivedReferral = radflow.bus.handle(command)
-    return _detail(radflow, command.actor, received.order_ids[0]).order
-
-
 @router.post("/ServiceRequest", status_code=201)
 async def create_service_request(request: Request, radflow: App,
                                  actor: Annotated[Principal, requires(Action.ORDER_CREATE)]) -> Response:
@@ -94,7 +93,7 @@ async def create_service_request(request: Request, radflow: App,
     if isinstance(parsed, Refusal):
         return refused(parsed)
     command = referral_command(parsed, actor, radflow.catalog)
-    order = await run_in_threadpool(_receive, radflow, command)
+    order: Order = await run_in_threadpool(fhir_bus(radflow).handle, ReceiveServiceRequest(referral=command))
     return created_response(request, service_request_resource(order, radflow.catalog), _last_change(order))
 
 
