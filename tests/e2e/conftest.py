@@ -73,9 +73,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Migrate a fresh database, add the users, start `radflow serve --no-mllp --no-dicom`, wait until it answers."""
     data_dir = tmp_path_factory.mktemp("radflow-e2e")
     port = _free_port()
-    environment = {**os.environ, "RADFLOW_DATA_DIR": str(data_dir), "RADFLOW_HTTP_PORT": str(port),
-                   "RADFLOW_HTTP_HOST": "127.0.0.1", "RADFLOW_DATABASE_URL": ""}
-    environment.pop("RADFLOW_CLOCK_FILE", None)
+    # The server's settings come only from here: nothing of the calling shell's RADFLOW_* leaks in.
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("RADFLOW_")}
+    environment.update({"RADFLOW_DATA_DIR": str(data_dir), "RADFLOW_HTTP_PORT": str(port),
+                        "RADFLOW_HTTP_HOST": "127.0.0.1", "RADFLOW_TIMEZONE": "America/New_York"})
     _run(["db", "upgrade"], environment)
     for account in ACCOUNTS:
         _run(["users", "add", account.username, "--role", account.role, "--display-name", account.display_name,
