@@ -22,9 +22,42 @@ class Settings(BaseSettings):
     http_port: int = 8000
     mllp_host: str = "127.0.0.1"
     mllp_port: int = 2575
+    # MLLP over TLS when a certificate and key are given; with a CA file, senders must present a
+    # certificate it signed (the CA file also verifies partners radflow sends to over TLS).
+    mllp_tls_cert: Path | None = None
+    mllp_tls_key: Path | None = None
+    mllp_tls_ca: Path | None = None
+    mllp_idle_timeout_seconds: float = 300.0
+    mllp_max_frame_bytes: int = 1_048_576
+    # Threads applying messages; 0 sizes them to the database connection pool.
+    mllp_workers: int = 0
+    # Outbound HL7 (status, reports, application acks): connecting, then waiting for the ACK.
+    hl7_connect_timeout_seconds: float = 10.0
+    hl7_ack_timeout_seconds: float = 30.0
     dicom_host: str = "127.0.0.1"
     dicom_port: int = 11112
     dicom_aet: str = "RADFLOW"
+    # DICOM SCP limits and rules (docs/dicom-conformance.md): associations served at once, connections
+    # not yet associated, timeouts in seconds, largest PDU, and the calling AE titles allowed
+    # (comma-separated; empty allows any).
+    dicom_max_associations: int = 10
+    dicom_max_pending_connections: int = 32
+    dicom_acse_timeout_seconds: float = 10.0
+    dicom_dimse_timeout_seconds: float = 30.0
+    dicom_network_timeout_seconds: float = 60.0
+    dicom_pdu_timeout_seconds: float = 10.0
+    dicom_max_pdu_bytes: int = 1_048_576
+    dicom_allowed_calling_aes: str = ""
+    # A scanner that sends no Scheduled Station AE Title is matched by its calling AE title.
+    dicom_station_from_calling_ae: bool = True
+    # Match Scheduled Procedure Step Start Date and Time as one date-time range.
+    dicom_combined_datetime: bool = False
+    dicom_max_worklist_answers: int = 2000
+    # The PACS asked (Study Root C-FIND) whether a study's images arrived before QC passes; no host: not asked.
+    pacs_host: str = ""
+    pacs_port: int = 4242
+    pacs_aet: str = "PACS"
+    pacs_timeout_seconds: float = 10.0
     timezone: str = "America/New_York"
     # Root for Study Instance UIDs; "2.25" means UUID-derived UIDs (PS3.5 B.2).
     uid_root: str = "2.25"

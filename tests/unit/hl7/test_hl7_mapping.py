@@ -47,7 +47,8 @@ def refused(text: str) -> list[str]:
 
 
 def test_sample_mapping_loads_with_every_protocol_in_the_shipped_catalog(mapping: InterfaceMapping) -> None:
-    assert [s.sending_application for s in mapping.senders] == ["EPIC", "CERNER", "PARTNER", "MEDITECH"]
+    assert [s.sending_application for s in mapping.senders] == [
+        "EPIC", "CERNER", "PARTNER", "MEDITECH", "POWERSCRIBE", "DICTATE"]
     epic = mapping.senders[0]
     assert epic.procedures["IMG1235"].contrast is ContrastPhase.WITHOUT_AND_WITH
     assert epic.outbound is not None and (epic.outbound.port, epic.outbound.status_message) == (6661, "ORM")

@@ -124,8 +124,14 @@ def build_ack(
     at: datetime,
     control_id: str | None = None,
     error: AckError | None = None,
+    accept_ack_type: str = "",
+    application_ack_type: str = "",
 ) -> bytes:
-    """An ACK answering `header`: MSA-2 = its MSH-10, MSH-12 = its version, ERR per that version."""
+    """An ACK answering `header`: MSA-2 = its MSH-10, MSH-12 = its version, ERR per that version.
+
+    `accept_ack_type`/`application_ack_type` (MSH-15/16) are for an application ACK that radflow sends
+    as a message of its own (enhanced mode): with MSH-15 AL the partner answers it with a commit ACK.
+    """
     version = header.version or "2.5.1"
     modern = _is_at_least_2_5(version)
     trigger = header.trigger_event
@@ -146,8 +152,9 @@ def build_ack(
         version,
     ]
     codec = codec_for(header.charset)
-    if codec is not None and header.charset:
-        msh.extend(["", "", "", "", "", header.charset])  # MSH-13..17, then MSH-18
+    charset = header.charset if codec is not None else ""
+    if charset or accept_ack_type or application_ack_type:
+        msh.extend(["", "", accept_ack_type, application_ack_type, "", charset])  # MSH-13..18
     msa: list[FieldValue] = [code.value, header.control_id]
     segments = [render_msh(msh), ""]
     if error is not None and not modern:

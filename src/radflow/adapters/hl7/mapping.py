@@ -118,10 +118,9 @@ class InterfaceMapping:
     senders: tuple[SenderMapping, ...]
     source: str = ""
 
-    def sender_for(self, header: MessageHeader) -> SenderMapping:
-        """The mapping for MSH-3/MSH-4 (an exact facility wins over '*'); AR when none is configured."""
-        application = header.sending_application.casefold()
-        facility = header.sending_facility.casefold()
+    def sender_named(self, application: str, facility: str) -> SenderMapping | None:
+        """The mapping for this application and facility (an exact facility wins over '*'), if any."""
+        application, facility = application.casefold(), facility.casefold()
         candidates = [s for s in self.senders if s.sending_application.casefold() == application]
         for sender in candidates:
             if sender.sending_facility.casefold() == facility:
@@ -129,6 +128,13 @@ class InterfaceMapping:
         for sender in candidates:
             if sender.sending_facility == ANY_FACILITY:
                 return sender
+        return None
+
+    def sender_for(self, header: MessageHeader) -> SenderMapping:
+        """The mapping for MSH-3/MSH-4 (an exact facility wins over '*'); AR when none is configured."""
+        found = self.sender_named(header.sending_application, header.sending_facility)
+        if found is not None:
+            return found
         raise Hl7ContentError(
             f"sending system {header.sending_application!r} / facility {header.sending_facility!r} "
             "is not configured in the HL7 mapping; an administrator adds it with `radflow hl7 mapping load`",

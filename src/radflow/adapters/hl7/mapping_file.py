@@ -196,7 +196,8 @@ def _sender(
     values["timezone"] = _zone(reader, fields.get("timezone"), default_timezone)
     mrn_node = reader.required(fields, "mrn", node, "a sender")
     values["mrn"] = _mrn(reader, mrn_node) if mrn_node is not None else None
-    procedures_node = reader.required(fields, "procedures", node, "a sender")
+    # A sender that only sends patients or reports (a dictation system) maps no procedures.
+    procedures_node = fields.get("procedures")
     values["procedures"] = _procedures(reader, procedures_node, known_protocols) if procedures_node else {}
     values["priorities"] = (
         _table(reader, fields["priorities"], "priorities", Track)

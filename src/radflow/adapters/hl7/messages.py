@@ -155,6 +155,9 @@ class PatientDemographics:
     addresses: tuple[Address, ...] = ()
     phones: tuple[Telecom, ...] = ()
     account_number: str = ""
+    # Fields sent as the HL7 null "" (delete the stored value): "names", "birth_date", "sex",
+    # "addresses", "phones"; an empty field instead means "no change" (HL7 2.5.1 2.5.3).
+    nulled: frozenset[str] = frozenset()
 
     @property
     def name(self) -> PersonName:

@@ -15,6 +15,8 @@ from radflow.adapters.hl7.messages import (
 )
 from radflow.adapters.hl7.segments import SegmentList, SegmentReader
 
+# PID fields whose HL7 null "" asks radflow to delete what it has (the home phone is the one it keeps).
+_NULLABLE = (("names", 5), ("birth_date", 7), ("sex", 8), ("addresses", 11), ("phones", 13))
 # HL7 table 0001 (administrative sex).
 ADMINISTRATIVE_SEX = frozenset({"F", "M", "O", "U", "A", "N"})
 
@@ -44,6 +46,7 @@ def read_patient(pid: SegmentReader, *, require_name: bool = True) -> PatientDem
         )
     # PID-13 home and PID-14 business phones; table 0201 PRN / WPN when the sender gives no use.
     phones = tuple(telecom(c, "PRN") for c in pid.composites(13)) + tuple(telecom(c, "WPN") for c in pid.composites(14))
+    nulled = frozenset(name for name, number in _NULLABLE if pid.is_null(number))
     return PatientDemographics(
         identifiers=identifiers,
         names=names,
@@ -52,6 +55,7 @@ def read_patient(pid: SegmentReader, *, require_name: bool = True) -> PatientDem
         addresses=tuple(a for a in map(address, pid.composites(11)) if any(vars(a).values())),
         phones=tuple(p for p in phones if p.number or p.email),
         account_number=pid.text(18),
+        nulled=nulled,
     )
 
 

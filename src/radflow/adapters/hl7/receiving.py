@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from radflow.adapters.hl7.acks import (
+    AckCode,
     AckError,
     accept_ack_due,
     ack_error_for,
@@ -74,6 +76,41 @@ def _acknowledge(header: MessageHeader, error: AckError | None, clock: Clock) ->
     application_ack = None
     if error is None and application_ack_due(header, original_code(None)):
         application_ack = build_ack(header, original_code(None), at=clock.now())
+    return Reception(reply, header, error, application_ack)
+
+
+def acknowledge(
+    header: MessageHeader,
+    error: AckError | None,
+    *,
+    at: datetime,
+    stored: bool,
+    application_ack_control_id: str | None = None,
+) -> Reception:
+    """The ACKs for a message the application has stored (`stored`) with or without effects.
+
+    Original mode: AA, AE or AR (HL7 2.5.1 2.9.2). Enhanced mode (2.9.3): the accept ACK on the
+    connection says whether the message is safely stored, the application ACK whether it was
+    applied. A stored message refused for its content therefore gets CA on the connection and an
+    AE application ACK (sent through the outbound queue) — the sender has handed it over and a person
+    can reprocess it; an MSH-level refusal (type, version, processing id, unknown sender) is CR, and
+    a message that could not be stored at all is CE.
+    """
+    if not is_enhanced_mode(header):
+        return Reception(build_ack(header, original_code(error), at=at, error=error), header, error)
+    if error is not None and (error.is_reject or not stored):
+        commit = commit_code(error)
+        reply = build_ack(header, commit, at=at, error=error) if accept_ack_due(header, commit) else b""
+        return Reception(reply, header, error)
+    commit = AckCode.CA
+    reply = build_ack(header, commit, at=at) if accept_ack_due(header, commit) else b""
+    application_code = original_code(error)
+    application_ack = None
+    if application_ack_due(header, application_code):
+        # Sent as a message of its own: MSH-15 AL asks the sender's return endpoint for a commit ACK.
+        application_ack = build_ack(header, application_code, at=at, error=error,
+                                    control_id=application_ack_control_id, accept_ack_type="AL",
+                                    application_ack_type="NE")
     return Reception(reply, header, error, application_ack)
 
 

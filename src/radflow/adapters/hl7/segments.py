@@ -13,7 +13,9 @@ from radflow.adapters.hl7.errors import ErrorCode, ErrorLocation, Hl7ContentErro
 
 # HL7 2.5.1 2.6.1 says CR; senders also use LF and CRLF, and radflow accepts all three.
 _SEGMENT_BREAK = re.compile(r"\r\n|\r|\n")
-# Two double quotes mean "null: delete the value" (2.5.1 2.5.3); radflow reads them as empty.
+# Two double quotes mean "null: delete the value" (HL7 2.5.1 2.5.3), as opposed to an empty field,
+# which means "no change". Values read as empty; `is_null` tells a reader that the sender asked for
+# the stored value to be deleted (ADT^A08 updates act on it).
 _HL7_NULL = '""'
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 # Control characters other than TAB must travel escaped (\Xhh\, 2.7.3); a raw one is a corrupted frame.
@@ -53,6 +55,10 @@ class SegmentReader:
     def raw(self, field: int) -> str:
         """The field as sent (still escaped), '' when absent."""
         return self.fields[field] if field < len(self.fields) else ""
+
+    def is_null(self, field: int) -> bool:
+        """True when the field is the HL7 null `""`: the sender asks for the stored value to be deleted."""
+        return self.raw(field).strip() == _HL7_NULL
 
     def location(self, field: int = 0, component: int = 0, subcomponent: int = 0) -> ErrorLocation:
         """This segment's position, for an ERR segment."""
@@ -107,11 +113,11 @@ class SegmentReader:
 
     def _composite(self, repetition: str) -> Composite:
         d = self.delimiters
-        if d.escape not in repetition:
+        if d.escape not in repetition and _HL7_NULL not in repetition:
             # Fast path: nothing to unescape (most values), so split only.
             return Composite(tuple(tuple(c.split(d.subcomponent)) for c in repetition.split(d.component)))
         components = tuple(
-            tuple(unescape(sub, d, self.codec) for sub in component.split(d.subcomponent))
+            tuple("" if sub == _HL7_NULL else unescape(sub, d, self.codec) for sub in component.split(d.subcomponent))
             for component in repetition.split(d.component)
         )
         return Composite(components)
