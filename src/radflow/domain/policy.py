@@ -69,6 +69,24 @@ class Action(StrEnum):
     NO_SHOW_MARK = "noshow.mark"  # mark a missed appointment; return the order to scheduling
     REMINDER_BOARD = "reminders.board"  # reminders due, held and failed; the rescheduling queue
     NO_SHOW_MODEL_MANAGE = "noshow.model"  # refit the no-show risk model on the center's history
+    # The day of the exam (issue 5)
+    ARRIVALS_READ = "arrivals.read"  # today's arrivals per site and room
+    CHECKIN = "checkin"  # identity, coverage, exam comparison, consent, payment note; check in
+    CHECKIN_RESOLVE_MISMATCH = "checkin.resolve_mismatch"  # let a differing scheduled exam stand, with why
+    SCREENING_READ = "screening.read"  # a patient's screening answers and decisions
+    SCREENING_ANSWER = "screening.answer"  # give answers (the patient online or at the desk)
+    SCREENING_VERIFY = "screening.verify"  # verify answers on site (Level 2 MR personnel)
+    SCREENING_REVIEW = "screening.review"  # the radiologist review queue: clear or contraindicate a hold
+    MODALITY_WORKLIST = "worklist.modality"  # a room's worklist, as the scanner sees it
+    EXAM_DOCUMENT = "exam.document"  # pre-scan check, interruptions, contrast and dose, manual steps
+    EXAM_QC = "exam.qc"  # technologist QC: passed, repeat, not completable
+    EXAM_RESCHEDULE = "exam.reschedule"  # an incomplete exam back to scheduling after the re-checks
+    WALK_IN = "exam.walk_in"  # an exam without appointment onto today's worklist
+    TRAUMA_REGISTER = "patient.trauma"  # a temporary identity for an unidentified patient
+    MPPS_RECORD = "mpps.record"  # the DICOM listener reporting what a scanner performed
+    MPPS_RECONCILE = "mpps.reconcile"  # the MPPS exception queue: match a step to its order, or dismiss
+    STUDY_READ = "study.read"  # what was performed (steps, contrast, dose, QC); ImagingStudy
+    STATION_MANAGE = "station.manage"  # rooms' DICOM station AE titles and worklist rules; worklist import
 
 
 R = Role
@@ -134,6 +152,25 @@ PERMISSIONS: Final[dict[Action, frozenset[Role]]] = {
     Action.NO_SHOW_MARK: frozenset({R.SCHEDULER, R.FRONT_DESK, R.TECHNOLOGIST, R.ADMIN}),
     Action.REMINDER_BOARD: frozenset({R.SCHEDULER, R.FRONT_DESK, R.MANAGER, R.ADMIN}),
     Action.NO_SHOW_MODEL_MANAGE: frozenset({R.MANAGER, R.ADMIN}),
+    # The day of the exam (issue 5): the desk checks in, the patient answers their own screening, the
+    # technologist verifies, scans, documents and passes QC; a radiologist decides held screenings.
+    Action.ARRIVALS_READ: frozenset({R.FRONT_DESK, R.TECHNOLOGIST, R.SCHEDULER, R.RADIOLOGIST, R.MANAGER, R.ADMIN}),
+    Action.CHECKIN: frozenset({R.FRONT_DESK, R.TECHNOLOGIST, R.ADMIN}),
+    Action.CHECKIN_RESOLVE_MISMATCH: frozenset({R.TECHNOLOGIST, R.RADIOLOGIST, R.MANAGER, R.ADMIN}),
+    Action.SCREENING_READ: _STAFF | {R.PATIENT, R.INTEGRATION},
+    Action.SCREENING_ANSWER: frozenset({R.PATIENT, R.FRONT_DESK, R.TECHNOLOGIST, R.ADMIN, R.INTEGRATION}),
+    Action.SCREENING_VERIFY: frozenset({R.TECHNOLOGIST}),
+    Action.SCREENING_REVIEW: frozenset({R.RADIOLOGIST}),
+    Action.MODALITY_WORKLIST: frozenset({R.TECHNOLOGIST, R.FRONT_DESK, R.RADIOLOGIST, R.MANAGER, R.ADMIN}),
+    Action.EXAM_DOCUMENT: frozenset({R.TECHNOLOGIST}),
+    Action.EXAM_QC: frozenset({R.TECHNOLOGIST}),
+    Action.EXAM_RESCHEDULE: frozenset({R.SCHEDULER, R.FRONT_DESK, R.TECHNOLOGIST, R.ADMIN}),
+    Action.WALK_IN: frozenset({R.FRONT_DESK, R.TECHNOLOGIST, R.SCHEDULER, R.ADMIN, R.INTEGRATION}),
+    Action.TRAUMA_REGISTER: frozenset({R.FRONT_DESK, R.TECHNOLOGIST, R.ADMIN, R.INTEGRATION}),
+    Action.MPPS_RECORD: frozenset({R.INTEGRATION}),
+    Action.MPPS_RECONCILE: frozenset({R.TECHNOLOGIST, R.MANAGER, R.ADMIN}),
+    Action.STUDY_READ: _STAFF | {R.REFERRING_PROVIDER, R.PATIENT, R.INTEGRATION},
+    Action.STATION_MANAGE: frozenset({R.MANAGER, R.ADMIN}),
 }
 
 

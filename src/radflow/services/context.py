@@ -14,6 +14,7 @@ from radflow.domain.payer_rules import Payer
 from radflow.domain.protocols import Protocol
 from radflow.domain.rads.extraction import FollowupExtractor
 from radflow.domain.reading import PacsStudies, ReportingPolicy
+from radflow.domain.study import ImageAvailability
 from radflow.services.ports import MessageGateway, RecordingGateway
 
 
@@ -44,6 +45,8 @@ class ServiceContext:
     reporting: ReportingPolicy = field(default_factory=ReportingPolicy)
     pacs: PacsStudies | None = None
     extractor: FollowupExtractor | None = None
+    # The exam day (issue 5): where QC asks whether a study's images reached the PACS (None: not asked).
+    image_availability: ImageAvailability | None = None
 
     def track_target(self, track: str) -> timedelta:
         """The configured target for a routing track (received → exam start)."""
