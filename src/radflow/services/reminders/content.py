@@ -35,16 +35,29 @@ def _short_when(moment: datetime, visit: Visit) -> str:
     return f"{local:%a} {local:%b} {local.day} {clock_time(moment, visit.zone)}"
 
 
+_ABBREVIATIONS = (("Ultrasound", "US"), ("Mammography", "Mammo"), ("Radiograph", "X-ray"), (" and ", " & "),
+                  ("without", "w/o"), ("with", "w/"))
+
+
+def short_exam_name(name: str, limit: int = 24) -> str:
+    """An exam's name short enough for a text ('Ultrasound thyroid and neck' -> 'US thyroid & neck')."""
+    for long, short in _ABBREVIATIONS:
+        name = name.replace(long, short)
+    if len(name) <= limit:
+        return name
+    return name[:limit].rsplit(" ", 1)[0].rstrip(" &,")
+
+
 def sms_text(purpose: Purpose, center: CenterContact, visit: Visit, plan: PreparationPlan,
              preference: ContactPreference) -> str:
     """A text of at most 160 characters for the preparation or a reminder."""
     lead = "appointment booked" if purpose is Purpose.PREPARATION else "reminder of your appointment"
-    exams = ", ".join(plan.exam_names) if preference.exam_name_in_texts else ""
+    exams = ", ".join(short_exam_name(n) for n in plan.exam_names) if preference.exam_name_in_texts else ""
     where = "email" if preference.may_use(Channel.EMAIL) else "letter"
     return compose_sms([
         TextPart(f"{center.name}:"),
         TextPart(f"{lead} {_short_when(visit.first.start, visit)}."),
-        TextPart(f"({exams})", required=False, importance=1),
+        TextPart(f"({exams})", required=False, importance=5),  # the patient asked for it
         TextPart(f"Arrive {clock_time(plan.arrive_at, visit.zone)}.", required=False, importance=4),
         TextPart(f"Preparation: see {where}.", required=False, importance=3),
         TextPart(f"Reply {CONFIRM_KEYWORD} to confirm, {CANCEL_KEYWORD} to cancel."),
