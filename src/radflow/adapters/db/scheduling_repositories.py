@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, registry
 
 from radflow.adapters.db import scheduling_tables as st
@@ -99,6 +99,14 @@ class SqlAppointments:
             message = overlap_message(error)
             self.session.rollback()
             raise Conflict(message or "the database refused the booking") from error
+        except OperationalError as error:
+            # Two bookings checking the exclusion rules against each other's rows (a scanner lane and
+            # a patient) can deadlock; PostgreSQL aborts one of them (SQLSTATE 40P01).
+            if "deadlock" not in str(error).lower():
+                raise
+            self.session.rollback()
+            raise Conflict("another booking for this scanner time or this patient was made at the same moment; "
+                           "search again") from error
 
 
 class SqlCapacity:

@@ -23,6 +23,8 @@ OVERLAP_RULES = {
     "scheduling_no_lane_overlap": "that scanner lane is already booked at that time",
     "scheduling_no_patient_overlap": "the patient already has an exam booked at that time",
     "uq_scheduling_live_appointment_per_order": "the order already has a booked appointment",
+    # SQLite names the columns of a unique index, not the index.
+    "scheduling_appointments.order_id": "the order already has a booked appointment",
 }
 
 scheduling_sites = Table(
