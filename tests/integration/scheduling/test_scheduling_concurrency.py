@@ -12,8 +12,8 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
 from scheduling_world import SCHEDULER, add_patients, add_ready_orders, ny, seed_capacity
+from sqlalchemy import text
 
 from radflow.bootstrap import Radflow
 from radflow.domain.errors import Conflict

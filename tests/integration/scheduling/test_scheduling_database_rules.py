@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from scheduling_world import add_patients, add_ready_orders, ny, seed_capacity
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
-from scheduling_world import add_patients, add_ready_orders, ny, seed_capacity
 
 from radflow.adapters.db.scheduling_tables import scheduling_appointments
 from radflow.bootstrap import Radflow
@@ -59,7 +59,7 @@ def test_a_second_live_appointment_for_one_order_is_refused(radflow: Radflow,
                                                              world: tuple[list[str], list[str]]) -> None:
     patients, orders = world
     _insert(radflow, _row(orders[0], patients[0], "MR1", ny(3, 9)))
-    with pytest.raises(IntegrityError, match="uq_scheduling_live_appointment_per_order|scheduling_appointments.order_id"):
+    with pytest.raises(IntegrityError, match=r"uq_scheduling_live_appointment_per_order|appointments\.order_id"):
         _insert(radflow, _row(orders[0], patients[0], "MR2", ny(4, 9)))
 
 
