@@ -9,7 +9,7 @@ short variant runs in the default suite; 50 clients × 200 rounds under `make te
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from scheduling_world import SCHEDULER, add_patients, add_ready_orders, ny, seed_capacity
@@ -37,7 +37,7 @@ def _contest(radflow: Radflow, clients: int, rounds: int) -> list[list[str]]:
     seed_capacity(radflow)
     patients = add_patients(radflow, clients + rounds)
     shared = patients[clients:]
-    plans: list[list[tuple[str, str, object]]] = []
+    plans: list[list[tuple[str, str, datetime]]] = []
     mr_orders = add_ready_orders(radflow, [patients[k] if r % 2 == 0 else shared[r]
                                            for r in range(rounds) for k in range(clients)])
     ct_orders = add_ready_orders(radflow, [shared[r] for r in range(rounds) for _ in range(clients)], "CT-HEAD")
@@ -63,7 +63,7 @@ def _contest(radflow: Radflow, clients: int, rounds: int) -> list[list[str]]:
                 barrier.wait(timeout=120)
                 try:
                     radflow.bus.handle(BookAppointment(actor=SCHEDULER, order_id=order_id, scanner_id=scanner_id,
-                                                       start=start))  # type: ignore[arg-type]
+                                                       start=start))
                     outcomes[r][k] = "booked"
                 except Conflict as refused:
                     outcomes[r][k] = refused.message
