@@ -127,6 +127,13 @@ def sample_body(route: APIRoute, world: World) -> dict[str, Any]:
         "/api/orders/{order_id}/authorization/assign": {"assignee_id": None},
         "/api/documents/{document_id}/file": {"patient_id": world.own_patient},
         "/api/users": {"username": "newbie", "role": "intake", "password": "long-enough-password"},
+        "/api/orders/{order_id}/no-show": {"note": "access test"},
+        "/api/orders/{order_id}/return-to-scheduling": {"note": "access test"},
+        "/api/patients/{patient_id}/contact": {"how": "at the desk", "exam_name_in_texts": False},
+        "/api/patients/{patient_id}/contact/revoke": {"channels": ["voice"], "how": "access test"},
+        "/api/patients/{patient_id}/responses": {"visit_date": "2026-03-10", "kind": "confirmed"},
+        "/api/messaging/sms/inbound": {"from": "+15550109999", "text": "HELP", "reference": "access-test"},
+        "/api/messaging/delivery-reports": {"reference": "unknown", "status": "delivered"},
         "/api/orders/{order_id}/report": {"sections": {"impression": "access test"}},
         "/api/orders/{order_id}/report/rads": {"findings": [
             {"system": "lung-rads", "exam": "baseline", "nodules": [{"type": "solid", "diameter_mm": 7}]}]},

@@ -18,12 +18,14 @@ AREA_ROUTERS: tuple[tuple[str, str, str], ...] = (
     ("radflow.entrypoints.api.routes_exam_day", "router", "/api"),
     ("radflow.entrypoints.api.routes_hl7", "router", "/api"),
     ("radflow.entrypoints.api.routes_reporting", "router", "/api"),
+    ("radflow.entrypoints.api.routes_reminders", "router", "/api"),
     ("radflow.entrypoints.api.fhir.routes", "router", "/fhir"),
     ("radflow.entrypoints.web.routes", "router", ""),
     ("radflow.entrypoints.web.scheduling.routes", "router", ""),
     ("radflow.entrypoints.web.exam_day.routes", "router", ""),
     ("radflow.entrypoints.web.hl7.routes", "router", ""),
     ("radflow.entrypoints.web.reporting.routes", "router", ""),
+    ("radflow.entrypoints.web.reminders.routes", "router", ""),
 )
 
 

@@ -134,9 +134,9 @@ def handle_reply(cmd: HandleReply, uow: UnitOfWork, ctx: ServiceContext) -> Repl
         visit = _visit_of(uow, answered)
         outcome, patients = _act(uow, ctx, cmd, reply, channel, address, answered, visit, record.id)
         record.outcome = outcome
-        for patient_id in patients:
+        for patient_id in patients or [""]:  # a reply from an unknown sender is audited too
             record_access(uow, ctx, cmd.actor, f"messaging.reply.{reply.intent.value}", patient_id=patient_id,
-                          object_type="patient", object_id=patient_id, detail=outcome)
+                          object_type="inbound-reply", object_id=record.id, detail=outcome)
         uow.commit()
         return ReplyOutcome(reply.intent.value, outcome, tuple(patients))
 
