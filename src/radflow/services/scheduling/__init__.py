@@ -1,12 +1,13 @@
 """Scheduling use cases: capacity, slot search, booking, the backlog plan, capacity planning.
 
-`HANDLERS` maps each command and query to its handler; `radflow.wiring.scheduling` registers them.
+`HANDLERS` maps each command and query to its handler; `radflow.wiring.scheduling` registers them
+(and `ProposeBacklogPlan`, whose solver budget needs a real clock from the composition root).
 """
 
 from __future__ import annotations
 
 from radflow.services.bus import Handler
-from radflow.services.scheduling import appointments, booking, capacity_admin, slots
+from radflow.services.scheduling import appointments, backlog, booking, capacity_admin, slots
 
 HANDLERS: dict[type, Handler] = {
     booking.BookAppointment: booking.book_appointment,
@@ -23,4 +24,8 @@ HANDLERS: dict[type, Handler] = {
     capacity_admin.AddClosure: capacity_admin.add_closure,
     capacity_admin.RemoveClosure: capacity_admin.remove_closure,
     capacity_admin.GetCapacity: capacity_admin.get_capacity,
+    backlog.GetPlan: backlog.get_plan,
+    backlog.ListPlans: backlog.list_plans,
+    backlog.AcceptPlanLines: backlog.accept_plan_lines,
+    backlog.SkipPlanLines: backlog.skip_plan_lines,
 }
