@@ -5,7 +5,13 @@ from __future__ import annotations
 from scheduling_center import SchedulingCenter, ny
 
 from radflow.scheduling.plans import LineStatus, ProposedPlan
-from radflow.services.scheduling.backlog import AcceptPlanLines, AcceptResult, GetPlan, ProposeBacklogPlan, SkipPlanLines
+from radflow.services.scheduling.backlog import (
+    AcceptPlanLines,
+    AcceptResult,
+    GetPlan,
+    ProposeBacklogPlan,
+    SkipPlanLines,
+)
 from radflow.services.scheduling.booking import BookAppointment
 
 
