@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from radflow.domain.appointment import AppointmentRescheduled
+from radflow.domain.appointment import Appointment, AppointmentRescheduled, AppointmentState
 from radflow.domain.capacity.model import Scanner
 from radflow.domain.errors import NotFound
 from radflow.domain.events import DomainEvent, OrderTransitioned, PatientsMerged
@@ -75,8 +75,8 @@ def ensure_study(uow: UnitOfWork, order: Order, at: datetime) -> Study:
 
 
 def placement_for(uow: UnitOfWork, order: Order, study: Study | None) -> Placement | None:
-    """The order's booked appointment, else the walk-in placement on its study; None when neither."""
-    appointment = appointments(uow).live_for_order(order.id)
+    """The order's booked (or attended: checked in) appointment, else the walk-in placement on its study."""
+    appointment = current_appointment(uow, order.id)
     scanner_id, start = "", None
     if appointment is not None:
         scanner_id, start = appointment.scanner_id, appointment.start
@@ -90,6 +90,15 @@ def placement_for(uow: UnitOfWork, order: Order, study: Study | None) -> Placeme
     except NotFound:
         return None
     return Placement(scanner, zone, start)
+
+
+def current_appointment(uow: UnitOfWork, order_id: str) -> Appointment | None:
+    """The order's appointment that is booked, or attended (the patient checked in and is being examined)."""
+    live = appointments(uow).live_for_order(order_id)
+    if live is not None:
+        return live
+    attended = [a for a in appointments(uow).for_order(order_id) if a.state is AppointmentState.ATTENDED]
+    return attended[-1] if attended else None
 
 
 def _person_name(family: str, given: str, middle: str = "") -> str:
