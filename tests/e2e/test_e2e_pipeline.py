@@ -20,6 +20,9 @@ from playwright.sync_api import Browser, Page, expect
 from conftest import Server
 
 pytestmark = pytest.mark.e2e
+# The machine running the tests may be busy (a shared CI box, argon2 at sign-in): wait for the page a while
+# before calling it broken. A scenario that is really broken still fails, only later.
+expect.set_options(timeout=30_000)
 
 WHEN = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2} E[SD]T$")  # the center's zone (America/New_York)
 
@@ -29,6 +32,7 @@ def signed_in(chromium: Browser, server: Server, role: str) -> Iterator[Page]:
     """A fresh browser window in which the user of `role` signed in on the form."""
     account = server.accounts[role]
     context = chromium.new_context(base_url=server.url, viewport={"width": 1366, "height": 850})
+    context.set_default_timeout(60_000)
     page = context.new_page()
     try:
         page.goto("/login")
