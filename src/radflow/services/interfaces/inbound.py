@@ -49,7 +49,7 @@ from radflow.services.interfaces.orders_in import apply_order
 from radflow.services.interfaces.outbound import enqueue_application_ack
 from radflow.services.interfaces.patients_in import apply_merge, apply_patient
 from radflow.services.interfaces.reports_in import apply_report
-from radflow.services.interfaces.store import messages
+from radflow.services.interfaces.store import Hl7MessageRepository, messages
 from radflow.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("radflow.hl7")
@@ -136,7 +136,7 @@ class Hl7Inbound:
             sender = sender_of(mapping, frame.header) if frame.error is None else None
             message = same or _new_message(frame, now, sender)
             if same is None:
-                store.add(message)
+                _store(store, message)
             if frame.error is None:
                 try:
                     reply = self._apply(uow, frame, mapping, message)
@@ -167,7 +167,7 @@ class Hl7Inbound:
             sender = sender_of(mapping, frame.header) if frame.header is not None else None
             if message is None:
                 message = _new_message(frame, now, sender)
-                store.add(message)
+                _store(store, message)
             else:
                 message.delivered_again(at=now)  # sent again while refused; still refused
             reception = self._refusal(uow, frame, error, message, sender)
@@ -198,7 +198,7 @@ class Hl7Inbound:
         sender = sender_of(mapping, frame.header) if frame.header is not None else None
         message = _new_message(frame, now, sender)
         message.variant = frame.digest
-        messages(uow).add(message)
+        _store(messages(uow), message)
         reception = self._refusal(uow, frame, error, message, sender)
         message.held(outcome_of(reception, error), original_id=original.id, by=LISTENER, at=now)
         record_access(uow, self.ctx, sender_principal(sender, frame.peer), "hl7.receive",
@@ -213,6 +213,14 @@ class Hl7Inbound:
             uow.commit()
         except Conflict as refused:
             raise _CommitRefused(refused.message) from refused
+
+
+def _store(store: Hl7MessageRepository, message: Hl7Message) -> None:
+    """Add a message row; the key taken meanwhile by another connection means: start again."""
+    try:
+        store.add(message)
+    except Conflict as taken:
+        raise _CommitRefused(taken.message) from taken
 
 
 def apply_stored(uow: UnitOfWork, ctx: ServiceContext, frame: Frame, mapping: InterfaceMapping | None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from radflow.domain.errors import NotFound
+from radflow.domain.errors import Conflict, NotFound
 from radflow.domain.hl7_message import Hl7Message, MessageStatus
 from radflow.domain.jobs import Job, JobState
 from radflow.services.interfaces.store import MessageSearch, MessageSummary, StoredMapping
@@ -22,7 +22,7 @@ class MemoryHl7Messages:
             if (other.sending_application, other.sending_facility, other.control_id, other.variant) == (
                     message.sending_application, message.sending_facility, message.control_id, message.variant) \
                     and message.control_id is not None:
-                raise AssertionError("the message key is unique; look it up before adding")
+                raise Conflict(f"message {message.control_id} is already stored")
         self.rows[message.id] = message
 
     def get(self, message_id: str) -> Hl7Message:
