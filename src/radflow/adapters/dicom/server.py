@@ -86,11 +86,23 @@ class DicomServerConfig:
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> DicomServerConfig:
         """The configuration from radflow's settings (RADFLOW_DICOM_*), with overrides."""
+        allowed = frozenset(a.strip() for a in settings.dicom_allowed_calling_aes.split(",") if a.strip())
         base: dict[str, Any] = {
             "ae_title": settings.dicom_aet,
             "host": settings.dicom_host,
             "port": settings.dicom_port,
             "zone": settings.zone,
+            "max_associations": settings.dicom_max_associations,
+            "max_pending_connections": settings.dicom_max_pending_connections,
+            "acse_timeout": settings.dicom_acse_timeout_seconds,
+            "dimse_timeout": settings.dicom_dimse_timeout_seconds,
+            "network_timeout": settings.dicom_network_timeout_seconds,
+            "pdu_timeout": settings.dicom_pdu_timeout_seconds,
+            "max_pdu_length": settings.dicom_max_pdu_bytes,
+            "allowed_calling_aes": allowed,
+            "station_from_calling_ae": settings.dicom_station_from_calling_ae,
+            "combined_datetime_matching": settings.dicom_combined_datetime,
+            "max_worklist_answers": settings.dicom_max_worklist_answers,
         }
         return cls(**{**base, **overrides})
 
