@@ -161,7 +161,8 @@ class CriticalResult(Aggregate):
     raised_at: datetime
     due_at: datetime  # acknowledgement deadline of the level
     step_due_at: datetime  # when the current chain step escalates
-    finding_type: str = ""  # the critical-results vocabulary's type, when the finding is one of them
+    # The critical-results vocabulary's types the finding names (an SDH with midline shift names two).
+    finding_types: list[str] = field(default_factory=list)
     ordering_provider_npi: str = ""
     ordering_provider_name: str = ""
     step: int = 0  # index into CHAIN
@@ -180,8 +181,8 @@ class CriticalResult(Aggregate):
 
     @classmethod
     def raise_finding(cls, *, id: str, order_id: str, patient_id: str, accession_number: str, report_id: str,
-                      level: CriticalLevel, finding: str, finding_type: str, by: str, by_name: str, at: datetime,
-                      deadlines: CriticalDeadlines, ordering_provider_npi: str = "",
+                      level: CriticalLevel, finding: str, finding_types: Sequence[str], by: str, by_name: str,
+                      at: datetime, deadlines: CriticalDeadlines, ordering_provider_npi: str = "",
                       ordering_provider_name: str = "") -> CriticalResult:
         """A radiologist marks a finding: the loop starts and its deadlines are set."""
         if not finding.strip():
@@ -189,7 +190,8 @@ class CriticalResult(Aggregate):
         deadline = deadlines.for_level(level)
         result = cls(
             id=id, order_id=order_id, patient_id=patient_id, accession_number=accession_number,
-            report_id=report_id, level=level, finding=finding.strip(), finding_type=finding_type, state=C.RAISED,
+            report_id=report_id, level=level, finding=finding.strip(),
+            finding_types=list(dict.fromkeys(finding_types)), state=C.RAISED,
             raised_by=by, raised_by_name=by_name, raised_at=at,
             due_at=at + timedelta(minutes=deadline.acknowledge_minutes),
             step_due_at=at + timedelta(minutes=deadline.escalate_after_minutes),

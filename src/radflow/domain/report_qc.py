@@ -165,7 +165,7 @@ def check_rads(qc: QcInput) -> list[QcProblem]:
 
 def check_critical_findings(qc: QcInput) -> list[QcProblem]:
     """A critical finding the text asserts has a critical-result record (any state but withdrawn)."""
-    recorded = {r.finding_type for r in qc.critical_results if r.state is not CriticalState.WITHDRAWN}
+    recorded = {kind for r in qc.critical_results if r.state is not CriticalState.WITHDRAWN for kind in r.finding_types}
     missing: dict[str, CriticalFinding] = {}
     for finding in qc.critical_findings:
         if finding.actionable and finding.type not in recorded:

@@ -65,17 +65,17 @@ class MarkCritical:
     order_id: str
     level: str
     finding: str
-    finding_type: str = ""
+    finding_types: tuple[str, ...] = ()  # the vocabulary's types; read from the finding's words when empty
 
 
 def mark_critical(cmd: MarkCritical, uow: UnitOfWork, ctx: ServiceContext) -> str:
     """Start the communication loop; returns the critical result's id."""
     level: CriticalLevel = parse_level(cmd.level)
-    finding_type = cmd.finding_type.strip()
-    if not finding_type and ctx.extractor is not None:
-        # Name the finding in the vocabulary's words, so report QC sees the text's finding recorded.
+    finding_types = tuple(t.strip() for t in cmd.finding_types if t.strip())
+    if not finding_types and ctx.extractor is not None:
+        # Name the finding in the vocabulary's words, so report QC sees the text's findings recorded.
         found = ctx.extractor.extract(cmd.finding).actionable_critical_findings
-        finding_type = found[0].type if found else ""
+        finding_types = tuple(f.type for f in found)
     with uow:
         order = uow.orders.get(cmd.order_id)
         guard_order(cmd.actor, Action.CRITICAL_RESULT_RAISE, order)
@@ -85,7 +85,7 @@ def mark_critical(cmd: MarkCritical, uow: UnitOfWork, ctx: ServiceContext) -> st
                            "the communication is documented in it")
         result = CriticalResult.raise_finding(
             id=new_id(), order_id=order.id, patient_id=order.patient_id, accession_number=order.accession_number,
-            report_id=report.id, level=level, finding=cmd.finding, finding_type=finding_type,
+            report_id=report.id, level=level, finding=cmd.finding, finding_types=finding_types,
             by=cmd.actor.user_id, by_name=cmd.actor.display_name or cmd.actor.username, at=ctx.clock.now(),
             deadlines=ctx.reporting.critical, ordering_provider_npi=order.ordering_provider_npi,
             ordering_provider_name=order.ordering_provider_name)

@@ -33,7 +33,7 @@ def raised(level: CriticalLevel = CriticalLevel.CRITICAL, deadlines: CriticalDea
            at: datetime = AT) -> CriticalResult:
     return CriticalResult.raise_finding(
         id="c1", order_id="o1", patient_id="p1", accession_number="ACC1", report_id="r1", level=level,
-        finding="Acute subdural hematoma", finding_type="intracranial_hemorrhage", by="u-rad", by_name="Dr Rad",
+        finding="Acute subdural hematoma", finding_types=["intracranial_hemorrhage"], by="u-rad", by_name="Dr Rad",
         at=at, deadlines=deadlines, ordering_provider_npi="1234567893", ordering_provider_name="Dr Order")
 
 

@@ -48,7 +48,7 @@ def hemorrhage(negated: bool = False) -> CriticalFinding:
 def record(finding_type: str) -> CriticalResult:
     return CriticalResult.raise_finding(
         id="c1", order_id="o1", patient_id="p1", accession_number="ACC1", report_id="r1",
-        level=CriticalLevel.CRITICAL, finding="Acute SDH", finding_type=finding_type, by="u", by_name="U", at=AT,
+        level=CriticalLevel.CRITICAL, finding="Acute SDH", finding_types=[finding_type], by="u", by_name="U", at=AT,
         deadlines=CriticalDeadlines())
 
 

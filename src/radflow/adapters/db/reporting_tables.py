@@ -68,7 +68,7 @@ critical_results = Table(
     Column("report_id", String(ID), ForeignKey("reports.id"), nullable=False),
     Column("level", EnumText(CriticalLevel, 32), nullable=False),
     Column("finding", Text, nullable=False),
-    Column("finding_type", String(64), nullable=False, default=""),
+    Column("finding_types", json_list(), nullable=False, default=list),
     Column("state", EnumText(CriticalState, 16), nullable=False),
     Column("raised_by", String(PERSON), nullable=False),
     Column("raised_by_name", String(200), nullable=False, default=""),

@@ -77,7 +77,7 @@ class CriticalIn(BaseModel):
 
     level: str = "critical"
     finding: str
-    finding_type: str = ""
+    finding_types: list[str] = Field(default_factory=list)
 
 
 class AcknowledgeIn(BaseModel):
@@ -123,7 +123,7 @@ def critical_json(result: CriticalResult, now: datetime) -> dict[str, Any]:
     return {
         "id": result.id, "order_id": result.order_id, "accession_number": result.accession_number,
         "patient_id": result.patient_id, "report_id": result.report_id, "level": result.level.value,
-        "finding": result.finding, "finding_type": result.finding_type, "state": result.state.value,
+        "finding": result.finding, "finding_types": list(result.finding_types), "state": result.state.value,
         "raised_by": result.raised_by_name, "raised_at": result.raised_at.isoformat(),
         "due_at": result.due_at.isoformat(), "seconds_left": int(result.time_left(now).total_seconds()),
         "overdue": result.is_overdue(now), "step": result.chain_step.value, "chain_exhausted": result.chain_exhausted,
@@ -256,7 +256,7 @@ def mark_critical(order_id: str, body: CriticalIn, radflow: App,
                   actor: Annotated[Principal, requires(Action.CRITICAL_RESULT_RAISE)]) -> dict[str, Any]:
     """Mark a finding critical (60 min), urgent or unexpected-significant: notification and escalation start."""
     result_id = radflow.bus.handle(cr.MarkCritical(actor=actor, order_id=order_id, level=body.level,
-                                                   finding=body.finding, finding_type=body.finding_type))
+                                                   finding=body.finding, finding_types=tuple(body.finding_types)))
     result = radflow.bus.handle(cr.GetCriticalResult(actor=actor, critical_result_id=result_id))
     return critical_json(result, radflow.ctx.clock.now())
 

@@ -78,7 +78,7 @@ def upgrade() -> None:
     sa.Column('report_id', sa.String(length=32), nullable=False),
     sa.Column('level', sa.String(length=32), nullable=False),
     sa.Column('finding', sa.Text(), nullable=False),
-    sa.Column('finding_type', sa.String(length=64), nullable=False),
+    sa.Column('finding_types', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('raised_by', sa.String(length=100), nullable=False),
     sa.Column('raised_by_name', sa.String(length=200), nullable=False),
