@@ -136,7 +136,10 @@ def list_stations(cmd: ListStations, uow: UnitOfWork, ctx: ServiceContext) -> li
     """The rooms' DICOM identities and worklist rules."""
     with uow:
         guard(cmd.actor, Action.MODALITY_WORKLIST)
-        return _all_stations(uow)
+        found = _all_stations(uow)
+        record_access(uow, ctx, cmd.actor, "station.list", object_type="scanner", detail=f"{len(found)} rooms")
+        uow.commit()
+        return found
 
 
 @dataclass(frozen=True)
