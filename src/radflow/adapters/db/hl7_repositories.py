@@ -133,9 +133,10 @@ class SqlHl7Mappings:
             loaded_at=mapping.loaded_at, loaded_by=mapping.loaded_by[:100], source=mapping.source[:255],
             content=mapping.content, sha256=mapping.sha256, default_timezone=mapping.default_timezone))
 
-    def current_id(self) -> int | None:
-        found = self.session.execute(select(func.max(h.hl7_mappings.c.id))).scalar_one_or_none()
-        return None if found is None else int(found)
+    def current_version(self) -> tuple[int, str] | None:
+        m = h.hl7_mappings
+        row = self.session.execute(select(m.c.id, m.c.sha256).order_by(desc(m.c.id)).limit(1)).first()
+        return None if row is None else (int(row[0]), str(row[1]))
 
     def get(self, mapping_id: int) -> StoredMapping:
         row = self.session.execute(select(h.hl7_mappings).where(h.hl7_mappings.c.id == mapping_id)).first()

@@ -59,14 +59,14 @@ def parse_stored(stored: StoredMapping) -> InterfaceMapping:
 def current_mapping(uow: UnitOfWork) -> InterfaceMapping | None:
     """The mapping in use now (None until one is loaded); call inside an open unit of work."""
     store = mappings(uow)
-    current = store.current_id()
+    current = store.current_version()
     if current is None:
         return None
     with _PARSED_LOCK:
-        for (mapping_id, _digest), parsed in _PARSED.items():
-            if mapping_id == current:
-                return parsed
-    return parse_stored(store.get(current))
+        found = _PARSED.get(current)
+    if found is not None:
+        return found
+    return parse_stored(store.get(current[0]))
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,9 @@ def load_mapping_version(cmd: LoadMapping, uow: UnitOfWork, ctx: ServiceContext)
                                 source=cmd.source, content=cmd.content,
                                 sha256=hashlib.sha256(cmd.content.encode()).hexdigest(),
                                 default_timezone=ctx.settings.timezone))
-        version = store.current_id()
-        assert version is not None
+        current = store.current_version()
+        assert current is not None
+        version = current[0]
         names = tuple(f"{s.name} ({s.sending_application}/{s.sending_facility})" for s in parsed.senders)
         record_access(uow, ctx, cmd.actor, "hl7.mapping.load", object_type="hl7-mapping", object_id=str(version),
                       detail=f"{cmd.source}: {len(names)} sender(s)")

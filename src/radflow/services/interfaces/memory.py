@@ -78,8 +78,11 @@ class MemoryHl7Mappings:
         number = len(self.rows) + 1
         self.rows[number] = replace(mapping, id=number)
 
-    def current_id(self) -> int | None:
-        return max(self.rows) if self.rows else None
+    def current_version(self) -> tuple[int, str] | None:
+        if not self.rows:
+            return None
+        newest: StoredMapping = self.rows[max(self.rows)]
+        return max(self.rows), newest.sha256
 
     def get(self, mapping_id: int) -> StoredMapping:
         found: StoredMapping | None = self.rows.get(mapping_id)

@@ -27,6 +27,7 @@ from radflow.adapters.hl7.acks import read_ack
 from radflow.adapters.hl7.mapping import Destination, SenderMapping
 from radflow.adapters.hl7.mllp import MllpClient, MllpDeliveryError
 from radflow.config import Settings
+from radflow.domain.errors import NotFound
 from radflow.domain.events import OrderTransitioned
 from radflow.domain.hl7_message import Hl7Message
 from radflow.domain.ids import new_id
@@ -114,7 +115,10 @@ def _signed_report(uow: UnitOfWork, report_id: str) -> SignedReport | None:
     reports = getattr(uow, "reports", None)
     if reports is None:
         return None
-    found: SignedReport | None = reports.get(report_id)
+    try:
+        found: SignedReport | None = reports.get(report_id)
+    except NotFound:
+        return None
     return found
 
 
