@@ -61,7 +61,8 @@ def mark_no_show(cmd: MarkNoShow, uow: UnitOfWork, ctx: ServiceContext) -> str:
             zone = site_zone(uow, appointment.site_id)
             raise Conflict(f"the appointment starts at {appointment.start.astimezone(zone):%H:%M on %b %d}: "
                            "a patient can be marked missing only once it has begun")
-        appointment.mark_no_show(by=cmd.actor.user_id, at=now)
+        # The booking service follows the order (services.scheduling.appointments.follow_order): the
+        # `no_show` transition marks the live appointment missed in this same unit of work.
         order.transition(OrderEvent.NO_SHOW, by=cmd.actor.user_id, at=now, reason=validate_note(cmd.note),
                          details={"appointment_id": appointment.id, "scanner_id": appointment.scanner_id,
                                   "start": appointment.start.isoformat()})

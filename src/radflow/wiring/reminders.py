@@ -55,6 +55,7 @@ AREA = Area(
         **noshow.HANDLERS,
         views.GetReminderBoard: views.get_reminder_board,
         views.GetVisitMessages: partial(views.get_visit_messages, tools=TOOLS),
+        views.PrintVisitLetter: partial(views.print_visit_letter, tools=TOOLS),
         noshow.ExpectedNoShows: partial(noshow.expected_no_shows, tools=TOOLS),
     },
     job_handlers={

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from radflow.domain.errors import NotFound
-from radflow.domain.jobs import JobState
 from radflow.domain.messaging.message import Message, MessageState
 from radflow.domain.messaging.replies import InboundReply, PatientResponse
 from radflow.domain.policy import Action
@@ -15,6 +14,8 @@ from radflow.services.access import guard, guard_order
 from radflow.services.audit import record_access
 from radflow.services.context import ServiceContext
 from radflow.services.preparation import PreparationPlan, Visit, find_visit, preparation_plan, site_zone
+from radflow.services.reminders import content
+from radflow.services.reminders.delivery import center_contact
 from radflow.services.reminders.planning import current_model, visit_risk
 from radflow.services.reminders.ports import MessagingTools, messaging
 from radflow.services.scheduling.ports import appointments
@@ -153,6 +154,30 @@ def get_reminder_board(cmd: GetReminderBoard, uow: UnitOfWork, ctx: ServiceConte
         return ReminderBoard(day, tuple(lines), counts)
 
 
-def dead_jobs(uow: UnitOfWork, keys: list[str]) -> list[str]:
-    """Which of these message keys have a job that gave up."""
-    return [k for k in keys if (job := uow.jobs.by_key(k)) is not None and job.state is JobState.DEAD]
+@dataclass(frozen=True)
+class PrintVisitLetter:
+    """The printable preparation letter of an order's booked visit (the desk prints or posts it)."""
+
+    actor: Principal
+    order_id: str
+
+
+def print_visit_letter(cmd: PrintVisitLetter, uow: UnitOfWork, ctx: ServiceContext, tools: MessagingTools) -> bytes:
+    """The letter as PDF, rendered now from the visit as booked."""
+    with uow:
+        order = uow.orders.get(cmd.order_id)
+        guard_order(cmd.actor, Action.MESSAGES_READ, order)
+        appointment = appointments(uow).live_for_order(order.id)
+        if appointment is None:
+            raise NotFound(f"order {order.accession_number} has no booked appointment to print a letter for")
+        zone = site_zone(uow, appointment.site_id)
+        visit = find_visit(uow, order.patient_id, appointment.start.astimezone(zone).date(), zone)
+        assert visit is not None
+        plan = preparation_plan(visit, ctx.catalog, uow)
+        now = ctx.clock.now()
+        letter = content.letter(center_contact(uow, ctx, appointment.site_id), uow.patients.get(order.patient_id),
+                                visit, plan, now)
+        record_access(uow, ctx, cmd.actor, "preparation.letter", patient_id=order.patient_id, object_type="order",
+                      object_id=order.id)
+        uow.commit()
+        return tools.letters.pdf(letter)
