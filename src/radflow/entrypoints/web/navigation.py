@@ -1,9 +1,9 @@
 """Role-aware navigation: which screens a role sees in the menu, and which one it sees first.
 
-The menu is data. A later area adds its screens by adding `NavItem`s here (e.g. scheduling's
-booking queue, the technologist's worklist) and, where its screen is where a role starts the day,
-by changing that role's entry in `HOME`. An item shows only when the policy lets the role take every
-action it names, so the menu never offers a screen that would refuse the user.
+The menu is data. A later area declares its entries as `MENU` in its own routes module (see
+`areas.py`; e.g. scheduling's booking queue, the technologist's worklist); where its screen is where
+a role starts the day, that role's entry in `HOME` changes here. An item shows only when the policy
+lets the role take every action it names, so the menu never offers a screen that would refuse the user.
 """
 
 from __future__ import annotations
@@ -59,9 +59,9 @@ HOME: Final[dict[Role, str]] = {
 }
 
 
-def menu_for(principal: Principal) -> list[NavItem]:
-    """The menu entries this principal may use, in menu order."""
-    return [item for item in NAVIGATION if item.visible_to(principal)]
+def menu_for(principal: Principal, area_items: tuple[NavItem, ...] = ()) -> list[NavItem]:
+    """The menu entries this principal may use: the foundation's, then those later areas declare."""
+    return [item for item in (*NAVIGATION, *area_items) if item.visible_to(principal)]
 
 
 def home_for(principal: Principal) -> str:

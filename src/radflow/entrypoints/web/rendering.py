@@ -21,6 +21,7 @@ from jinja2.runtime import Context
 from radflow.bootstrap import Radflow
 from radflow.domain.policy import Action, role_may
 from radflow.domain.users import Principal
+from radflow.entrypoints.web.areas import area_menu
 from radflow.entrypoints.web.display import (
     format_age,
     format_due,
@@ -125,7 +126,7 @@ def page_for(request: Request, principal: Principal | None) -> Page:
     return Page(
         principal=principal, csrf_token=getattr(request.state, "csrf_token", "") or "",
         now=radflow.ctx.clock.now(), zone=radflow.settings.zone, center_name=radflow.settings.center_name,
-        menu=tuple(menu_for(principal)) if principal else (), path=request.url.path,
+        menu=tuple(menu_for(principal, area_menu())) if principal else (), path=request.url.path,
         session_idle_minutes=radflow.settings.session_idle_minutes,
     )
 

@@ -19,12 +19,14 @@ from radflow.entrypoints.api.deps import requires
 from radflow.entrypoints.api.errors import status_for
 from radflow.entrypoints.web.error_pages import ScreenRoute
 from radflow.entrypoints.web.forms import FORM_ERRORS, FormError, FormFields, PostedForm
+from radflow.entrypoints.web.intake import referral
 from radflow.entrypoints.web.queries import ListFaxInbox, ScreenApp
 from radflow.entrypoints.web.rendering import render, see_other
 from radflow.services.documents import FileDocument
 from radflow.services.views import GetOrder, ListOrders, OrderDetail, OrderFilter, OrderList, PatientRow, SearchPatients
 
 router = APIRouter(route_class=ScreenRoute)
+router.include_router(referral.router)
 
 #: How far back "new referrals" reaches: the intake coordinator's working day and the night before.
 NEW_REFERRALS_WINDOW = timedelta(hours=24)
