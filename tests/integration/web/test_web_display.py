@@ -1,4 +1,4 @@
-"""How screens write ages, targets and times (pure functions, checked for every duration)."""
+"""How screens write ages, targets and times, and which menu entries they show (pure functions)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from radflow.domain.policy import Action
+from radflow.domain.users import Principal, Role
+from radflow.entrypoints.web.areas import FOUNDATION_AREAS, area_names
 from radflow.entrypoints.web.display import format_age, format_due, format_local, format_size, state_label
-from radflow.entrypoints.web.navigation import safe_next
+from radflow.entrypoints.web.navigation import NavItem, menu_for, safe_next
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -69,3 +72,16 @@ def test_only_paths_on_this_site_are_accepted_as_where_to_go_after_sign_in(targe
     accepted = safe_next(target)
     if accepted is not None:
         assert accepted.startswith("/") and not accepted.startswith("//") and "\\" not in accepted
+
+
+def test_a_later_areas_menu_entries_follow_the_foundations_for_the_roles_that_may_use_them() -> None:
+    worklist = NavItem("Reading worklist", "/reading", (Action.QUEUE_PROTOCOL,))
+    radiologist = Principal(user_id="u1", username="rad", role=Role.RADIOLOGIST)
+    intake = Principal(user_id="u2", username="ida", role=Role.INTAKE)
+    assert [item.label for item in menu_for(radiologist, (worklist,))][-1] == "Reading worklist"
+    assert "Reading worklist" not in [item.label for item in menu_for(intake, (worklist,))]
+
+
+def test_the_foundations_areas_come_first_in_the_menu_order() -> None:
+    names = area_names()
+    assert names[: len(FOUNDATION_AREAS)] == list(FOUNDATION_AREAS)
