@@ -19,6 +19,7 @@ from radflow.entrypoints.api.deps import requires
 from radflow.entrypoints.api.errors import status_for
 from radflow.entrypoints.web.error_pages import ScreenRoute
 from radflow.entrypoints.web.forms import FORM_ERRORS, FormError, FormFields, PostedForm
+from radflow.entrypoints.web.navigation import NavItem
 from radflow.entrypoints.web.queries import ScreenApp
 from radflow.entrypoints.web.rendering import SCREEN_HEADERS, render, see_other
 from radflow.services.noshow import MarkNoShow, ReturnToScheduling
@@ -28,6 +29,9 @@ from radflow.services.reminders.views import GetReminderBoard, GetVisitMessages,
 from radflow.services.views import ListOrders, OrderFilter
 
 router = APIRouter(route_class=ScreenRoute)
+
+#: This area's menu entry (read by `web.areas.area_menu`).
+MENU = (NavItem("Reminders", "/reminders", (Action.REMINDER_BOARD,)),)
 
 CHANNELS = (("sms", "Text message"), ("email", "Email"), ("voice", "Automated call"), ("letter", "Letter"))
 
