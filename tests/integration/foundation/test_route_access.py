@@ -127,6 +127,8 @@ def sample_body(route: APIRoute, world: World) -> dict[str, Any]:
         "/api/orders/{order_id}/authorization/assign": {"assignee_id": None},
         "/api/documents/{document_id}/file": {"patient_id": world.own_patient},
         "/api/users": {"username": "newbie", "role": "intake", "password": "long-enough-password"},
+        "/api/hl7/messages/{message_id}/dismiss": {"reason": "access test"},
+        "/api/hl7/mapping": {"content": "senders: []", "source": "access test"},
         "/api/orders/{order_id}/no-show": {"note": "access test"},
         "/api/orders/{order_id}/return-to-scheduling": {"note": "access test"},
         "/api/patients/{patient_id}/contact": {"how": "at the desk", "exam_name_in_texts": False},

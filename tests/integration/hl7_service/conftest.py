@@ -8,21 +8,13 @@ from pathlib import Path
 import pytest
 
 from radflow.bootstrap import Radflow
-from radflow.domain.users import Principal, Role
 from radflow.services.interfaces.inbound import Hl7Inbound
-from radflow.services.interfaces.mappings import LoadMapping
 
 _HERE = str(Path(__file__).parent)
 if _HERE not in sys.path:  # the support module beside this file (see tests/integration/hl7/conftest.py)
     sys.path.insert(0, _HERE)
 
-DATA = Path(__file__).parents[2] / "data" / "hl7"
-ADMIN = Principal.system("test-admin", role=Role.ADMIN)
-
-
-def load_mapping_text(radflow: Radflow, text: str) -> int:
-    """Load a mapping through the service, as `radflow hl7 mapping load` does."""
-    return int(radflow.bus.handle(LoadMapping(actor=ADMIN, content=text, source="mapping.yaml")).version)
+from hl7_service_support import DATA, load_mapping_text  # noqa: E402 - importable once the path is set
 
 
 @pytest.fixture

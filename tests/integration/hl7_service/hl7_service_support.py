@@ -18,9 +18,17 @@ from radflow.adapters.hl7.errors import ErrorCode
 from radflow.adapters.hl7.mllp import MllpListener
 from radflow.adapters.hl7.parsing import read_header_best_effort
 from radflow.bootstrap import Radflow
+from radflow.domain.users import Principal, Role
 from radflow.entrypoints.worker import work_once
+from radflow.services.interfaces.mappings import LoadMapping
 
 DATA = Path(__file__).parents[2] / "data" / "hl7"
+ADMIN = Principal.system("test-admin", role=Role.ADMIN)
+
+
+def load_mapping_text(radflow: Radflow, text: str) -> int:
+    """Load a mapping through the service, as `radflow hl7 mapping load` does."""
+    return int(radflow.bus.handle(LoadMapping(actor=ADMIN, content=text, source="mapping.yaml")).version)
 
 
 def sample(name: str) -> bytes:

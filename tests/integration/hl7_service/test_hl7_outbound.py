@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from conftest import ADMIN, DATA, load_mapping_text
-from hl7_service_support import Partner, drain, sample
+from hl7_service_support import ADMIN, DATA, Partner, drain, load_mapping_text, sample
 
 from radflow.bootstrap import Radflow
 from radflow.domain.clock import FakeClock
-from radflow.domain.jobs import Job, JobState
 from radflow.domain.ids import new_id
+from radflow.domain.jobs import Job, JobState
 from radflow.domain.report import Report, ReportState
 from radflow.services.interfaces.inbound import Hl7Inbound
 from radflow.services.interfaces.monitor import ListOutbound, ResendOutbound

@@ -23,7 +23,7 @@ from radflow.services.context import ServiceContext
 from radflow.services.interfaces.inbound import apply_stored, outcome_of, read_frame, refusal, sender_of
 from radflow.services.interfaces.mappings import current_mapping
 from radflow.services.interfaces.outbound import KINDS
-from radflow.services.interfaces.store import MessageSearch, MessageSummary, messages, outbound_jobs
+from radflow.services.interfaces.store import MessageSearch, MessageSummary, mappings, messages, outbound_jobs
 from radflow.services.unit_of_work import UnitOfWork
 
 
@@ -243,7 +243,39 @@ def resend_outbound(cmd: ResendOutbound, uow: UnitOfWork, ctx: ServiceContext) -
         return job.state
 
 
+@dataclass(frozen=True)
+class InterfaceOverview:
+    """The monitor's summary: messages per status, outbound jobs per state, the mapping version in use."""
+
+    actor: Principal
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Counts for the monitor's header."""
+
+    messages: dict[MessageStatus, int]
+    outbound: dict[JobState, int]
+    mapping_version: int | None
+
+
+def interface_overview(cmd: InterfaceOverview, uow: UnitOfWork, ctx: ServiceContext) -> Overview:
+    """Counts only (no patient data); the read is audited like the rest of the monitor."""
+    guard(cmd.actor, Action.HL7_MONITOR)
+    with uow:
+        counts = messages(uow).counts_by_status()
+        jobs = outbound_jobs(uow).hl7_jobs(KINDS, (JobState.PENDING, JobState.RUNNING, JobState.DEAD), 500)
+        outbound: dict[JobState, int] = {}
+        for job in jobs:
+            outbound[job.state] = outbound.get(job.state, 0) + 1
+        current = mappings(uow).current_version()
+        record_access(uow, ctx, cmd.actor, "hl7.overview", object_type="hl7-interface")
+        uow.commit()
+    return Overview(counts, outbound, current[0] if current else None)
+
+
 HANDLERS: dict[type, Handler] = {
+    InterfaceOverview: interface_overview,
     SearchMessages: search_messages,
     GetMessage: get_message,
     ReprocessMessage: reprocess_message,
