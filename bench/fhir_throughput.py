@@ -40,7 +40,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -293,7 +293,7 @@ def benchmark(database: str, workers: int, connections: int, seconds: int, port:
     return result
 
 
-def profile(database: str, mode: str, requests: int) -> None:
+def profile(database: str, mode: str, requests: int, *, enabled: bool = True) -> None:
     """Run `requests` creates or reads in this process under cProfile and print where the time goes."""
     import anyio.to_thread
     import httpx
@@ -306,6 +306,9 @@ def profile(database: str, mode: str, requests: int) -> None:
 
     anyio.to_thread.run_sync = inline  # type: ignore[assignment]  # cProfile sees only this thread
     app = server_app()
+    statements: list[str] = []
+    event.listen(app.state.radflow.engine, "before_cursor_execute",
+                 lambda _conn, _cursor, statement, *_: statements.append(statement.split()[0].upper()))
     headers = {"Authorization": f"Bearer {seeded.token}", "Content-Type": "application/fhir+json"}
 
     async def drive() -> float:
@@ -318,6 +321,7 @@ def profile(database: str, mode: str, requests: int) -> None:
                 ids.append(response.json()["id"])
             if mode == "create":
                 return 0.0
+            statements.clear()
             profiler.enable()
             started = time.process_time()
             for index in range(requests):
@@ -325,7 +329,9 @@ def profile(database: str, mode: str, requests: int) -> None:
             profiler.disable()
             return time.process_time() - started
 
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time, not time spent waiting for the database
+    if not enabled:
+        profiler.enable = profiler.disable = lambda: None  # type: ignore[method-assign]
     if mode == "create":
         profiler.enable()
         started = time.process_time()
@@ -335,12 +341,26 @@ def profile(database: str, mode: str, requests: int) -> None:
     else:
         spent = anyio.run(drive)
     print(f"{mode}: {requests} requests, {1000 * spent / requests:.2f} ms CPU per request in this process "
-          "(client and profiler overhead included)")
-    stats = pstats.Stats(profiler)
-    stats.sort_stats("cumulative").print_stats(45)
-    stats.sort_stats("tottime").print_stats(30)
+          f"(client{' and profiler' if enabled else ''} overhead included); machine reference: "
+          f"{reference_ms():.1f} ms CPU for sum(range(10**6))")
+    kinds = {kind: statements.count(kind) for kind in sorted(set(statements))}
+    print(f"SQL statements per request: {len(statements) / requests:.1f} "
+          + ", ".join(f"{kind} {count / requests:.1f}" for kind, count in kinds.items()))
+    if enabled:
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(30)
     drop_schema(seeded)
     shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def reference_ms() -> float:
+    """CPU milliseconds this machine spends on sum(range(10**6)) right now (about 10 on an idle modern core):
+    a shared or contended virtual CPU shows here, and every figure of the run scales with it."""
+    started = time.process_time()
+    for _ in range(10):
+        sum(range(10**6))
+    return 100 * (time.process_time() - started)
 
 
 def main() -> None:
@@ -353,10 +373,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--profile", choices=("read", "create"))
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--no-profiler", action="store_true", help="with --profile: only time the requests")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     if args.profile:
-        profile(args.db.split(",")[0], args.profile, args.requests)
+        profile(args.db.split(",")[0], args.profile, args.requests, enabled=not args.no_profiler)
         return
     if shutil.which("wrk") is None:
         sys.exit("the load generator is wrk: install the Debian package 'wrk'")
