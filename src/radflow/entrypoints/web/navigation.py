@@ -41,6 +41,7 @@ NAVIGATION: Final[tuple[NavItem, ...]] = (
     NavItem("Reminders", "/reminders", (Action.REMINDER_BOARD,)),
     NavItem("Orders", "/orders", (Action.ORDER_READ,)),
     NavItem("Patients", "/patients", (Action.PATIENT_SEARCH,)),
+    NavItem("Interfaces", "/hl7", (Action.HL7_MONITOR,)),
 )
 
 #: The screen each role starts on after signing in.

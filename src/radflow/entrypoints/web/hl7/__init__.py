@@ -1,0 +1,1 @@
+"""The HL7 interface monitor screens."""
