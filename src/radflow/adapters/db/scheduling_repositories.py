@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Integer, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, registry
 
@@ -18,9 +20,10 @@ from radflow.domain.errors import Conflict, NotFound
 from radflow.domain.lifecycle import OrderState
 from radflow.domain.order import Order
 from radflow.domain.patient import Patient
+from radflow.domain.protocols import Modality
 from radflow.scheduling.capacity_document import read_scanner, read_site, scanner_document, site_document
 from radflow.scheduling.plans import LineStatus, PlanLine, ProposedPlan
-from radflow.services.scheduling.ports import BookedSpan, PatientBooking
+from radflow.services.scheduling.ports import BookedSpan, PatientBooking, PatientFacts
 
 A = st.scheduling_appointments
 
@@ -83,6 +86,16 @@ class SqlAppointments:
                        A.c.start < end, A.c.end > start))
         return [BookedSpan(*row) for row in self.session.execute(stmt)]
 
+    def busy_minutes(self, scanner_ids: Sequence[str], start: datetime, end: datetime, *, lane: int = 0,
+                     ignore: str | None = None) -> list[tuple[str, int, int]]:
+        """Booked time in epoch minutes, computed by the database (thousands of rows: no datetime objects)."""
+        stmt = (select(A.c.scanner_id, _epoch_minutes(A.c.start, self.session), _epoch_minutes(A.c.end, self.session))
+                .where(A.c.scanner_id.in_(list(scanner_ids)), A.c.state == AppointmentState.BOOKED.value,
+                       A.c.lane == lane, A.c.start < end, A.c.end > start))
+        if ignore:
+            stmt = stmt.where(A.c.id != ignore)
+        return [(row[0], int(row[1]), int(row[2])) for row in self.session.execute(stmt).all()]
+
     def between(self, start: datetime, end: datetime,
                 states: Sequence[AppointmentState] = ()) -> list[Appointment]:
         """Appointments starting in [start, end)."""
@@ -109,6 +122,25 @@ class SqlAppointments:
                            "search again") from error
 
 
+def _epoch_minutes(column: Any, session: Session) -> Any:
+    """Whole minutes since the Unix epoch of a UTC timestamp column, on either database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.floor(func.extract("epoch", column) / 60), Integer)
+    # SQLite keeps naive UTC text; strftime('%s') reads it as UTC.
+    return cast(func.strftime("%s", column), Integer) / 60
+
+
+@lru_cache(maxsize=512)
+def _scanner_from_json(document: str) -> Scanner:
+    # Memoized on the row's whole content: an edited scanner is a new key, so no process ever
+    # sees a stale calendar (DESIGN §4); parsing dozens of periods per search is what it saves.
+    return read_scanner(json.loads(document))
+
+
+def _scanner(row: Any) -> Scanner:
+    return _scanner_from_json(json.dumps(dict(row), sort_keys=True, default=str))
+
+
 class SqlCapacity:
     """Sites, scanners and closures in SQL (calendars as JSON documents)."""
 
@@ -120,10 +152,12 @@ class SqlCapacity:
         rows = self.session.execute(select(st.scheduling_sites).order_by(st.scheduling_sites.c.id)).mappings()
         return [read_site(dict(row)) for row in rows]
 
-    def scanners(self) -> list[Scanner]:
-        """Every scanner, by id."""
-        rows = self.session.execute(select(st.scheduling_scanners).order_by(st.scheduling_scanners.c.id)).mappings()
-        return [read_scanner(dict(row)) for row in rows]
+    def scanners(self, modalities: Collection[Modality] = ()) -> list[Scanner]:
+        """Every scanner (of these modalities, when given), by id."""
+        stmt = select(st.scheduling_scanners).order_by(st.scheduling_scanners.c.id)
+        if modalities:
+            stmt = stmt.where(st.scheduling_scanners.c.modality.in_([m.value for m in modalities]))
+        return [_scanner(row) for row in self.session.execute(stmt).mappings()]
 
     def site(self, site_id: str) -> Site:
         """One site."""
@@ -139,7 +173,7 @@ class SqlCapacity:
                                    ).mappings().first()
         if row is None:
             raise NotFound(f"scanner '{scanner_id}' not found", field="scanner_id")
-        return read_scanner(dict(row))
+        return _scanner(row)
 
     def _upsert(self, table: Any, values: dict[str, Any]) -> None:
         exists = self.session.execute(select(table.c.id).where(table.c.id == values["id"])).first()
@@ -199,6 +233,12 @@ class SqlBacklog:
             return {}
         found = self.session.scalars(select(Patient).where(t.patients.c.id.in_(list(set(patient_ids)))))
         return {p.id: p for p in found}
+
+    def patient_facts(self, patient_id: str) -> PatientFacts | None:
+        """Birth date and preferred language, without loading the whole record."""
+        row = self.session.execute(select(t.patients.c.birth_date, t.patients.c.preferred_language)
+                                   .where(t.patients.c.id == patient_id)).first()
+        return PatientFacts(row[0], row[1]) if row else None
 
     def add(self, plan: ProposedPlan) -> None:
         """Store a plan and its lines."""

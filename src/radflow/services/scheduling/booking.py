@@ -30,6 +30,7 @@ from radflow.services.scheduling.pictures import (
     PatientNeeds,
     capacity_picture,
     exam_need,
+    patient_facts,
     patient_picture,
     slot_rules,
 )
@@ -100,8 +101,7 @@ def checked_placement(uow: UnitOfWork, ctx: ServiceContext, actor: Principal, or
         policy = f"{scanner.id} lanes 1–{scanner.overbooking_lanes}: {scanner.overbooking_reason}"
     line = Timeline.covering(min(start, ctx.clock.now()) - timedelta(days=1), start + timedelta(days=2),
                              slot_rules().grid_minutes)
-    patient = uow.patients.find(order.patient_id)
-    need = exam_need(ctx, order, patient, needs or PatientNeeds(), line)
+    need = exam_need(ctx, order, patient_facts(uow, order.patient_id), needs or PatientNeeds(), line)
     picture = capacity_picture(uow, ctx, line, [need.kind.protocol.modality], ignore_appointment=ignore_appointment,
                                lane=lane)
     calendar = picture.calendars.get(scanner.id)

@@ -6,8 +6,8 @@ service tests see the same conflicts as integration tests.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from itertools import combinations
 
 from radflow.domain.appointment import Appointment, AppointmentState
@@ -16,11 +16,17 @@ from radflow.domain.errors import Conflict, NotFound
 from radflow.domain.lifecycle import OrderState
 from radflow.domain.order import Order
 from radflow.domain.patient import Patient
+from radflow.domain.protocols import Modality
 from radflow.scheduling.plans import PlanLine, ProposedPlan
 from radflow.services.memory import MemoryStore
-from radflow.services.scheduling.ports import BookedSpan, PatientBooking
+from radflow.services.scheduling.ports import BookedSpan, PatientBooking, PatientFacts
 
 _LIVE = AppointmentState.BOOKED
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch_minute(moment: datetime) -> int:
+    return int((moment - _EPOCH).total_seconds() // 60)
 
 
 class MemoryAppointments:
@@ -66,6 +72,14 @@ class MemoryAppointments:
         return [BookedSpan(a.id, a.scanner_id, a.lane, a.start, a.end) for a in self.rows.values()
                 if a.scanner_id in wanted and a.state is _LIVE and a.start < end and a.end > start]
 
+    def busy_minutes(self, scanner_ids: Sequence[str], start: datetime, end: datetime, *, lane: int = 0,
+                     ignore: str | None = None) -> list[tuple[str, int, int]]:
+        """Booked time in epoch minutes."""
+        return [(a.scanner_id, _epoch_minute(a.start), _epoch_minute(a.end))
+                for a in self.rows.values()
+                if a.scanner_id in scanner_ids and a.state is _LIVE and a.lane == lane and a.id != ignore
+                and a.start < end and a.end > start]
+
     def between(self, start: datetime, end: datetime,
                 states: Sequence[AppointmentState] = ()) -> list[Appointment]:
         """Appointments starting in [start, end)."""
@@ -98,9 +112,10 @@ class MemoryCapacity:
         """Every site."""
         return [self.site_rows[k] for k in sorted(self.site_rows)]
 
-    def scanners(self) -> list[Scanner]:
-        """Every scanner."""
-        return [self.scanner_rows[k] for k in sorted(self.scanner_rows)]
+    def scanners(self, modalities: Collection[Modality] = ()) -> list[Scanner]:
+        """Every scanner (of these modalities, when given)."""
+        return [self.scanner_rows[k] for k in sorted(self.scanner_rows)
+                if not modalities or self.scanner_rows[k].modality in modalities]
 
     def site(self, site_id: str) -> Site:
         """One site."""
@@ -154,6 +169,11 @@ class MemoryBacklog:
     def patients(self, patient_ids: Sequence[str]) -> dict[str, Patient]:
         """Patients by id."""
         return {pid: self.patient_rows[pid] for pid in patient_ids if pid in self.patient_rows}
+
+    def patient_facts(self, patient_id: str) -> PatientFacts | None:
+        """Birth date and preferred language."""
+        patient = self.patient_rows.get(patient_id)
+        return PatientFacts(patient.birth_date, patient.preferred_language) if patient else None
 
     def add(self, plan: ProposedPlan) -> None:
         """Store a plan."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from radflow.domain.capacity.calendar import Timeline, resolve_scanner, resolve_supervision
@@ -23,10 +23,11 @@ from radflow.scheduling.search import CapacityPicture, PatientPicture
 from radflow.scheduling.slot_rules import load_slot_rules
 from radflow.services.context import ServiceContext
 from radflow.services.routing import order_variant
-from radflow.services.scheduling.ports import appointments, capacity
+from radflow.services.scheduling.ports import PatientFacts, appointments, backlog, capacity
 from radflow.services.unit_of_work import UnitOfWork
 
 HORIZON_DAYS = 14
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: How far back and ahead a patient's other exams matter: the longest sequencing wait in the
 #: catalog is 42 days (thyroid after iodinated contrast, SNM guideline).
 SEQUENCING_REACH = timedelta(days=43)
@@ -64,7 +65,8 @@ def kind_of(ctx: ServiceContext, protocol_code: str, contrast: str | None) -> Ex
     return ExamKind(protocol, variant or protocol.variants[0])
 
 
-def patient_factors(patient: Patient | None, needs: PatientNeeds, on: datetime, rules: SlotRules) -> PatientFactors:
+def patient_factors(patient: Patient | PatientFacts | None, needs: PatientNeeds, on: datetime,
+                    rules: SlotRules) -> PatientFactors:
     """Sedation, age, language, weight and required capabilities for the slot and the scanner."""
     pediatric = patient is not None and age_on(patient.birth_date, on.date()) < rules.pediatric_under_years
     interpreter = needs.interpreter
@@ -74,7 +76,7 @@ def patient_factors(patient: Patient | None, needs: PatientNeeds, on: datetime, 
                           weight_kg=needs.weight_kg, requires=needs.requires)
 
 
-def exam_need(ctx: ServiceContext, order: Order, patient: Patient | None, needs: PatientNeeds,
+def exam_need(ctx: ServiceContext, order: Order, patient: Patient | PatientFacts | None, needs: PatientNeeds,
               line: Timeline) -> ExamNeed:
     """The exam of `order` as the search places it: slot length, capabilities, target minute."""
     kind = exam_kind(ctx, order)
@@ -99,25 +101,22 @@ def capacity_picture(uow: UnitOfWork, ctx: ServiceContext, line: Timeline, modal
                      *, ignore_appointment: str | None = None, lane: int = 0) -> CapacityPicture:
     """Capacity of the active scanners that can do exams of `modalities`, with the bookings of `lane`."""
     wanted = set(modalities)
+    performing = {m for exam in wanted for m in modalities_that_perform(exam)}
     repo = capacity(uow)
     sites = {s.id: s for s in repo.sites()}
-    scanners = [s for s in repo.scanners()
-                if s.active and s.site_id in sites and any(_performs(m, s.modality) for m in wanted)]
+    scanners = [s for s in repo.scanners(performing) if s.active and s.site_id in sites]
     closures = repo.closures_between(line.origin, line.end)
     calendars = {s.id: resolve_scanner(s, sites[s.site_id], closures, line) for s in scanners}
     supervision = {site_id: resolve_supervision(sites[site_id], closures, line)
                    for site_id in {s.site_id for s in scanners}}
     occupied: dict[str, list[Interval]] = {s.id: [] for s in scanners}
-    for span in appointments(uow).booked_on([s.id for s in scanners], line.origin, line.end):
-        if span.lane == lane and span.appointment_id != ignore_appointment:
-            occupied[span.scanner_id].append((line.minute(span.start), line.minute_up(span.end)))
+    shift = line.minute(EPOCH)  # epoch minutes to minutes on this line
+    for scanner_id, start, end in appointments(uow).busy_minutes(list(occupied), line.origin, line.end, lane=lane,
+                                                                 ignore=ignore_appointment):
+        occupied[scanner_id].append((start + shift, end + shift))
     return CapacityPicture(line=line, grid=slot_rules().grid_minutes, now=line.minute_up(ctx.clock.now()),
                            calendars=calendars, supervision=supervision,
                            occupied={k: merged(v) for k, v in occupied.items()})
-
-
-def _performs(exam_modality: Modality, scanner_modality: Modality) -> bool:
-    return scanner_modality in modalities_that_perform(exam_modality)
 
 
 def patient_exams(uow: UnitOfWork, ctx: ServiceContext, line: Timeline, patient_id: str,
@@ -147,3 +146,8 @@ def patient_picture(uow: UnitOfWork, ctx: ServiceContext, line: Timeline, patien
         windows = tuple(merged((line.minute_up(s), line.minute(e)) for s, e in availability))
     return PatientPicture(exams=patient_exams(uow, ctx, line, patient_id, ignore_orders=ignore_orders),
                           availability=windows, preferred_sites=frozenset(preferred_sites), part_of_day=part_of_day)
+
+
+def patient_facts(uow: UnitOfWork, patient_id: str) -> PatientFacts | None:
+    """The patient's birth date and language (for the slot length), read without the whole record."""
+    return backlog(uow).patient_facts(patient_id)

@@ -8,15 +8,16 @@ unit of work alike. Other areas (preparation and reminders, check-in) read appoi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from radflow.domain.appointment import Appointment, AppointmentState
 from radflow.domain.capacity.model import Closure, Scanner, Site
 from radflow.domain.order import Order
 from radflow.domain.patient import Patient
+from radflow.domain.protocols import Modality
 from radflow.scheduling.plans import PlanLine, ProposedPlan
 from radflow.services.unit_of_work import UnitOfWork
 
@@ -34,6 +35,14 @@ class BookedSpan:
     lane: int
     start: datetime
     end: datetime
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """A patient's birth date and preferred language (age and interpreter decide slot minutes)."""
+
+    birth_date: date
+    preferred_language: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,12 @@ class AppointmentRepository(Protocol):
         """Booked appointments on these scanners overlapping [start, end) (every lane)."""
         ...
 
+    def busy_minutes(self, scanner_ids: Sequence[str], start: datetime, end: datetime, *, lane: int = 0,
+                     ignore: str | None = None) -> list[tuple[str, int, int]]:
+        """(scanner id, start, end) of booked time on `lane` overlapping [start, end), in minutes since the
+        Unix epoch (the slot search's hot path: no objects, no time zones); `ignore` leaves one appointment out."""
+        ...
+
     def between(self, start: datetime, end: datetime,
                 states: Sequence[AppointmentState] = ()) -> list[Appointment]:
         """Appointments starting in [start, end), in any or the given states, by start."""
@@ -89,8 +104,8 @@ class CapacityRepository(Protocol):
         """Every site, by id."""
         ...
 
-    def scanners(self) -> list[Scanner]:
-        """Every scanner, by id."""
+    def scanners(self, modalities: Collection[Modality] = ()) -> list[Scanner]:
+        """Every scanner (of these modalities, when given), by id."""
         ...
 
     def site(self, site_id: str) -> Site:
@@ -131,6 +146,10 @@ class BacklogRepository(Protocol):
 
     def patients(self, patient_ids: Sequence[str]) -> dict[str, Patient]:
         """Patients by id."""
+        ...
+
+    def patient_facts(self, patient_id: str) -> PatientFacts | None:
+        """What the slot length needs of a patient: birth date and preferred language."""
         ...
 
     def add(self, plan: ProposedPlan) -> None:

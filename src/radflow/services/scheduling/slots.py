@@ -24,6 +24,7 @@ from radflow.services.scheduling.pictures import (
     PatientNeeds,
     capacity_picture,
     exam_need,
+    patient_facts,
     patient_picture,
     search_line,
 )
@@ -107,6 +108,18 @@ def _searchable(order: Order) -> None:
                        "offered for orders ready to schedule (or scheduled, to move them)")
 
 
+#: Days searched first, then more: the best options are nearly always in the first days, and the
+#: booked time of a few days is far less to read than that of the whole horizon.
+WIDENING_DAYS = (2, 5)
+
+
+def _settled(options: list[SlotOption], limit: int, wishes: PatientWishes) -> bool:
+    """Whether a longer horizon cannot outrank these options (later starts rank lower, unless preferred)."""
+    if len(options) < limit:
+        return False
+    return not (wishes.preferred_sites or wishes.part_of_day) or all(o.preferred for o in options)
+
+
 def find_order_slots(cmd: FindSlots, uow: UnitOfWork, ctx: ServiceContext) -> SlotSearch:
     """Search slots for one order (read-only; the search is audited as a read of the order)."""
     if not 1 <= cmd.limit <= 50:
@@ -115,16 +128,20 @@ def find_order_slots(cmd: FindSlots, uow: UnitOfWork, ctx: ServiceContext) -> Sl
         order = uow.orders.get(cmd.order_id)
         guard_order(cmd.actor, Action.SCHEDULE_SEARCH, order)
         _searchable(order)
-        line = search_line(ctx, cmd.not_before, cmd.days)
-        need = exam_need(ctx, order, uow.patients.find(order.patient_id), cmd.needs, line)
-        picture = capacity_picture(uow, ctx, line, [need.kind.protocol.modality])
-        patient = patient_picture(uow, ctx, line, order.patient_id, ignore_orders=[order.id],
-                                  availability=cmd.wishes.availability, preferred_sites=cmd.wishes.preferred_sites,
-                                  part_of_day=cmd.wishes.part_of_day)
-        options = find_slots(need, picture, patient, limit=cmd.limit)
+        facts = patient_facts(uow, order.patient_id)
+        for days in (*(d for d in WIDENING_DAYS if d < cmd.days), cmd.days):
+            line = search_line(ctx, cmd.not_before, days)
+            need = exam_need(ctx, order, facts, cmd.needs, line)
+            picture = capacity_picture(uow, ctx, line, [need.kind.protocol.modality])
+            patient = patient_picture(uow, ctx, line, order.patient_id, ignore_orders=[order.id],
+                                      availability=cmd.wishes.availability,
+                                      preferred_sites=cmd.wishes.preferred_sites, part_of_day=cmd.wishes.part_of_day)
+            options = find_slots(need, picture, patient, limit=cmd.limit)
+            if _settled(options, cmd.limit, cmd.wishes):
+                break
         preparation = need.kind.protocol.preparation_for(need.kind.variant)
         record_access(uow, ctx, cmd.actor, "schedule.search", patient_id=order.patient_id, object_type="order",
-                      object_id=order.id, detail=f"{len(options)} options over {cmd.days} days")
+                      object_id=order.id, detail=f"{len(options)} options within {days} days")
         uow.commit()
         return SlotSearch(order_id=order.id, accession_number=order.accession_number,
                           protocol_code=order.protocol_code, contrast=need.kind.variant.phase.value,
@@ -176,8 +193,8 @@ def find_visit(cmd: FindVisit, uow: UnitOfWork, ctx: ServiceContext) -> list[Vis
         orders = _orders_of_one_patient(uow, cmd.actor, cmd.order_ids)
         patient_id = orders[0].patient_id
         line: Timeline = search_line(ctx, cmd.not_before, cmd.days)
-        patient = uow.patients.find(patient_id)
-        needs = [exam_need(ctx, order, patient, cmd.needs, line) for order in orders]
+        facts = patient_facts(uow, patient_id)
+        needs = [exam_need(ctx, order, facts, cmd.needs, line) for order in orders]
         picture = capacity_picture(uow, ctx, line, {n.kind.protocol.modality for n in needs})
         people = patient_picture(uow, ctx, line, patient_id, ignore_orders=[o.id for o in orders],
                                  availability=cmd.wishes.availability, preferred_sites=cmd.wishes.preferred_sites)
