@@ -14,16 +14,18 @@ N-SETs of one instance cannot both win.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from datetime import datetime, tzinfo
+from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from radflow.adapters.db.exam_day_tables import mpps_instances, mwl_items
+from radflow.adapters.db.exam_day_tables import mpps_instances
 from radflow.adapters.dicom.performed_step import MppsInstance, PerformedStepStatus
 from radflow.adapters.dicom.query import WorklistQuery
 from radflow.adapters.dicom.worklist import WorklistItem
@@ -37,64 +39,134 @@ class _ItemCache:
     """Parsed worklist items by (accession, updated_at): immutable values, bounded, thread-safe."""
 
     def __init__(self, size: int = _CACHE_SIZE) -> None:
-        self._items: OrderedDict[tuple[str, datetime], WorklistItem] = OrderedDict()
+        self._items: OrderedDict[tuple[str, Any], WorklistItem] = OrderedDict()
         self._lock = threading.Lock()
         self._size = size
 
-    def get(self, key: tuple[str, datetime]) -> WorklistItem | None:
+    def get(self, key: tuple[str, Any]) -> WorklistItem | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: tuple[str, datetime], item: WorklistItem) -> None:
+    def put(self, key: tuple[str, Any], item: WorklistItem) -> None:
         with self._lock:
             self._items[key] = item
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
 
 
+class _ReadConnections:
+    """Database connections kept for worklist reads: autocommit, outside the pool, no ping per query.
+
+    A scanner's query is one indexed SELECT; the pool's checkout ping, BEGIN and ROLLBACK would triple
+    its round trips (and on SQLite radflow's BEGIN IMMEDIATE would take the write lock for a read). A
+    connection that fails is dropped and the query retried once on a new one.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self.dialect = engine.dialect.name
+
+    def _new(self) -> Any:
+        fairy = self._engine.raw_connection()
+        fairy.detach()  # ours until closed; the pool neither counts nor resets it
+        connection: Any = fairy.dbapi_connection
+        if self.dialect == "postgresql":
+            connection.autocommit = True
+        return connection
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Run one SELECT and return its rows."""
+        for attempt in (1, 2):
+            with self._lock:
+                connection = self._idle.pop() if self._idle else None
+            if connection is None:
+                connection = self._new()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(sql, params)
+                rows = list(cursor.fetchall())
+                cursor.close()
+            except Exception:
+                with contextlib.suppress(Exception):
+                    connection.close()
+                if attempt == 2:
+                    raise
+                continue
+            with self._lock:
+                self._idle.append(connection)
+            return rows
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _sqlite_instant(moment: datetime) -> str:
+    # As SQLAlchemy's SQLite DateTime stores the naive UTC value UtcDateTime gives it.
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 class SqlWorklistSource:
     """The modality worklist served from the `mwl_items` projection."""
 
     def __init__(self, engine: Engine, zone: tzinfo) -> None:
-        self._engine = engine
+        self._reads = _ReadConnections(engine)
         self._zone = zone
         self._cache = _ItemCache()
+        self._mark = "%s" if self._reads.dialect == "postgresql" else "?"
 
-    def _statement(self, query: WorklistQuery) -> Any:
-        keys = query.indexable
-        columns = mwl_items.c
-        stmt = select(columns.accession_number, columns.updated_at, columns.item)
-        if keys.station_ae_title is not None:
-            stmt = stmt.where(columns.station_ae_title == keys.station_ae_title)
-        if keys.modality is not None:
-            stmt = stmt.where(columns.modality == keys.modality)
+    def _instant(self, moment: datetime) -> Any:
+        return moment if self._reads.dialect == "postgresql" else _sqlite_instant(moment)
+
+    def _where(self, query: WorklistQuery) -> tuple[str, list[Any]]:
+        keys, mark = query.indexable, self._mark
+        conditions: list[str] = []
+        params: list[Any] = []
+        for column, value in (("station_ae_title", keys.station_ae_title), ("modality", keys.modality),
+                              ("dicom_patient_id", keys.patient_id), ("accession_number", keys.accession_number)):
+            if value is not None:
+                conditions.append(f"{column} = {mark}")
+                params.append(value)
         if keys.start_from is not None:
-            stmt = stmt.where(columns.start >= keys.start_from)
+            conditions.append(f"start >= {mark}")
+            params.append(self._instant(keys.start_from))
         if keys.start_until is not None:
-            stmt = stmt.where(columns.start < keys.start_until)
-        if keys.patient_id is not None:
-            stmt = stmt.where(columns.dicom_patient_id == keys.patient_id)
-        if keys.accession_number is not None:
-            stmt = stmt.where(columns.accession_number == keys.accession_number)
-        return stmt.order_by(columns.start, columns.accession_number)
-
-    def _rows(self, query: WorklistQuery) -> Iterator[Any]:
-        with self._engine.connect() as connection:
-            yield from connection.execute(self._statement(query))
+            conditions.append(f"start < {mark}")
+            params.append(self._instant(keys.start_until))
+        return (" WHERE " + " AND ".join(conditions)) if conditions else "", params
 
     def find(self, query: WorklistQuery, calling_ae: str, limit: int) -> list[WorklistItem]:
-        """The matching items, at most `limit`, earliest start first."""
+        """The matching items, at most `limit`, earliest start first.
+
+        The index is asked first for (accession, last update) only; item bodies are read just for
+        those the parse cache lacks. When the indexable keys are the whole query, `matches` is skipped
+        and the index stops at the limit.
+        """
+        where, params = self._where(query)
+        bounded = query.fully_indexed
+        sql = f"SELECT accession_number, updated_at FROM mwl_items{where} ORDER BY start, accession_number"
+        if bounded:
+            sql += f" LIMIT {int(limit)}"
+        keys = self._reads.fetch(sql, params)
+        cached = {(a, u): self._cache.get((a, u)) for a, u in keys}
+        missing = [a for (a, _), item in cached.items() if item is None]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start:start + 500]
+            marks = ", ".join([self._mark] * len(chunk))
+            rows = self._reads.fetch(
+                f"SELECT accession_number, updated_at, item FROM mwl_items WHERE accession_number IN ({marks})", chunk)
+            for accession, updated_at, body in rows:
+                parsed = item_from_keywords(json.loads(body) if isinstance(body, str) else body, self._zone)
+                self._cache.put((accession, updated_at), parsed)
+                cached[(accession, updated_at)] = parsed
         found: list[WorklistItem] = []
-        for row in self._rows(query):
-            key = (row.accession_number, row.updated_at)
-            item = self._cache.get(key)
+        for key in keys:
+            item = cached.get((key[0], key[1]))
             if item is None:
-                item = item_from_keywords(row.item, self._zone)
-                self._cache.put(key, item)
-            if query.matches(item):
+                continue  # changed between the two reads: it is answered as of the next query
+            if bounded or query.matches(item):
                 found.append(item)
                 if len(found) >= limit:
                     break

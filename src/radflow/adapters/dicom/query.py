@@ -93,6 +93,9 @@ class WorklistQuery:
     character_sets: tuple[str, ...] = ()
     asks_character_set: bool = False
     has_unsupported_keys: bool = False
+    # Every key that constrains is one `indexable` expresses exactly: a source that applied them may
+    # skip `matches` (the answer would be the same).
+    fully_indexed: bool = False
     _predicate: Predicate | None = field(default=None, repr=False, compare=False)
 
     def matches(self, item: WorklistItem) -> bool:
@@ -139,13 +142,15 @@ class WorklistQuery:
         if station_from_calling_ae and calling_ae:
             key_list = _station_from_calling_ae(key_list, calling_ae)
         predicate, unsupported = _compile_level(key_list, zone, combined_datetime)
+        indexable = _indexable(key_list, zone, combined_datetime)
         return cls(
             keys=key_list,
-            indexable=_indexable(key_list, zone, combined_datetime),
+            indexable=indexable,
             zone=zone,
             character_sets=character_sets,
             asks_character_set=asks_character_set,
             has_unsupported_keys=unsupported,
+            fully_indexed=_fully_indexed(key_list, indexable),
             _predicate=predicate,
         )
 
@@ -322,6 +327,39 @@ def _indexable(keys: tuple[RequestedKey, ...], zone: tzinfo, combined_datetime: 
         accession_number=_single(top.get("AccessionNumber")),
         patient_name=name.value if name is not None and not is_universal(name.value) else None,
     )
+
+
+def _constrains(key: RequestedKey) -> bool:
+    """Whether a key (or any key inside a sequence key) asks for anything but universal matching."""
+    if key.vr == "SQ":
+        return any(_constrains(sub) for sub in key.items)
+    return not is_universal(key.value)
+
+
+def _fully_indexed(keys: tuple[RequestedKey, ...], indexable: IndexableKeys) -> bool:
+    """Whether the indexable keys express every constraint of the query exactly.
+
+    True for a scanner's usual query (station, modality, start date, patient or accession as single
+    values); anything else — wild cards, time ranges, names, codes, other attributes — keeps `matches`.
+    """
+    exact_step = {_STATION: indexable.station_ae_title, "Modality": indexable.modality}
+    for key in keys:
+        if not _constrains(key):
+            continue
+        if key.keyword == "PatientID" and indexable.patient_id is not None:
+            continue
+        if key.keyword == "AccessionNumber" and indexable.accession_number is not None:
+            continue
+        if key.keyword != _SPS:
+            return False
+        for sub in key.items:
+            if not _constrains(sub):
+                continue
+            if sub.keyword == _START_DATE and indexable.start_from is not None and indexable.start_time_of_day is None:
+                continue
+            if exact_step.get(sub.keyword) is None:
+                return False
+    return True
 
 
 def _start_window(

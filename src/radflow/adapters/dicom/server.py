@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
@@ -21,15 +23,18 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, _config, evt
 from pynetdicom.dimse_primitives import C_FIND, N_CREATE, N_SET
+from pynetdicom.dsutils import encode
+from pynetdicom.transport import AssociationSocket
 
 from radflow.adapters.dicom import statuses
 from radflow.adapters.dicom.attributes import worklist_values
+from radflow.adapters.dicom.find_wire import pending_responses
 from radflow.adapters.dicom.mpps import MppsReceiver
 from radflow.adapters.dicom.query import WorklistQuery
 from radflow.adapters.dicom.responses import build_response
 from radflow.adapters.dicom.transport import ConnectionLimits, GuardedAssociationServer
 from radflow.adapters.dicom.wire import check_structure
-from radflow.adapters.dicom.worklist import WorklistSource
+from radflow.adapters.dicom.worklist import WorklistItem, WorklistSource
 from radflow.config import Settings
 from radflow.domain.errors import RadflowError, ValidationError
 
@@ -82,6 +87,9 @@ class DicomServerConfig:
     combined_datetime_matching: bool = False
     # At most this many answers to one C-FIND.
     max_worklist_answers: int = 2000
+    # Write pending C-FIND responses straight to the wire (find_wire.py) instead of one pynetdicom
+    # DIMSE message at a time; the final response still goes through pynetdicom.
+    direct_find_responses: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> DicomServerConfig:
@@ -116,6 +124,7 @@ class DicomServer:
         self._mpps = mpps
         self._server: GuardedAssociationServer | None = None
         self._thread: threading.Thread | None = None
+        self._answers = AnswerCache()
 
     @property
     def port(self) -> int:
@@ -201,6 +210,7 @@ class DicomServer:
 
     def _on_find(self, event: evt.Event) -> Iterator[FindAnswer]:
         """Answer a worklist C-FIND: one pending response per match, then success."""
+        began = time.perf_counter()
         calling_ae = str(event.assoc.requestor.ae_title).strip()
         try:
             query = self._read_query(event, calling_ae)
@@ -220,14 +230,32 @@ class DicomServer:
             yield statuses.status_dataset(statuses.UNABLE_TO_PROCESS_WORKLIST_FAILED, "worklist unavailable"), None
             return
         pending = statuses.PENDING_OPTIONAL_KEYS_UNSUPPORTED if query.has_unsupported_keys else statuses.PENDING
-        LOGGER.info("worklist query from %s: %d item(s)", calling_ae, len(items))
         zone = self.config.zone
         implicit_vr = event.context.transfer_syntax == ImplicitVRLittleEndian
+        if items and self.config.direct_find_responses and self._send_directly(event, items, query, pending):
+            LOGGER.info("worklist query from %s: %d item(s) sent in %.1f ms", calling_ae, len(items),
+                        (time.perf_counter() - began) * 1000)
+            return  # pynetdicom sends the final response
+        LOGGER.info("worklist query from %s: %d item(s)", calling_ae, len(items))
         for item in items:
             if event.is_cancelled:
                 yield statuses.CANCEL, None
                 return
             yield pending, build_response(worklist_values(item, zone), query, implicit_vr=implicit_vr)
+
+    def _send_directly(self, event: evt.Event, items: list[WorklistItem], query: WorklistQuery, status: int) -> bool:
+        """Write every pending response as P-DATA-TF PDUs in one send; False when the socket is not ours."""
+        sock = getattr(getattr(event.assoc, "dul", None), "socket", None)
+        if not isinstance(sock, AssociationSocket) or sock.socket is None:
+            return False
+        implicit_vr = event.context.transfer_syntax == ImplicitVRLittleEndian
+        request = cast(C_FIND, event.request)
+        identifiers = self._answers.identifiers(items, query, implicit_vr, self.config.zone)
+        payload = pending_responses(event.context.context_id, str(request.AffectedSOPClassUID),
+                                    int(request.MessageID or 0), status, identifiers,
+                                    int(event.assoc.dimse.maximum_pdu_size))
+        sock.send(payload)
+        return True
 
     def _read_query(self, event: evt.Event, calling_ae: str) -> WorklistQuery:
         try:
@@ -299,6 +327,50 @@ class DicomServer:
             "MPPS N-SET %s from %s: 0x%04X %s", uid, calling_ae, result.status, result.disposition or result.comment
         )
         return result.as_dataset(), None
+
+
+class AnswerCache:
+    """Encoded C-FIND identifiers per query shape and item: immutable values, bounded.
+
+    A scanner asks the same keys at every refresh, and a worklist source hands out the same item
+    object until the item changes (a changed item is a new object), so a repeated query is answered
+    by concatenating bytes. Entries are found by the item's identity and hold the item, so an id is
+    never reused while its entry lives. One per process; nothing in it is state another process needs.
+    """
+
+    def __init__(self, size: int = 20_000, shapes: int = 64) -> None:
+        self._shapes: OrderedDict[tuple[object, ...], OrderedDict[int, tuple[WorklistItem, bytes]]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+        self._max_shapes = shapes
+
+    def identifiers(self, items: list[WorklistItem], query: WorklistQuery, implicit_vr: bool,
+                    zone: tzinfo) -> list[bytes]:
+        """Each item's answer to this query, encoded for the transfer syntax."""
+        shape = (query.keys, query.character_sets, query.asks_character_set, implicit_vr, zone)
+        with self._lock:
+            entries = self._shapes.get(shape)
+            if entries is None:
+                entries = self._shapes[shape] = OrderedDict()
+                if len(self._shapes) > self._max_shapes:
+                    self._shapes.popitem(last=False)
+        answers = []
+        for item in items:
+            with self._lock:
+                entry = entries.get(id(item))
+            if entry is not None and entry[0] is item:
+                answers.append(entry[1])
+                continue
+            encoded = encode(build_response(worklist_values(item, zone), query, implicit_vr=implicit_vr),
+                             implicit_vr, True)
+            if encoded is None:
+                raise ValidationError(f"the answer for {item.accession_number} cannot be encoded")
+            with self._lock:
+                entries[id(item)] = (item, encoded)
+                if len(entries) > self._size:
+                    entries.popitem(last=False)
+            answers.append(encoded)
+        return answers
 
 
 def _find_failure(code: int, error: ValidationError) -> Dataset:
