@@ -67,7 +67,10 @@ def test_filters_match_case_insensitively_and_can_hide_claimed_studies() -> None
     rows = [entry("routine", 10, accession="1", site="North"), entry("routine", 20, accession="2", modality="MR"),
             entry("routine", 30, accession="3", claimed_by="u-rad", claim_minutes=5),
             entry("routine", 40, accession="4", claimed_by="u-gone", claim_minutes=-5)]
-    pick = lambda **f: [r.accession_number for r in reading_worklist(rows, WorklistFilter(**f), NOW)]  # noqa: E731
+
+    def pick(**wanted: str | bool) -> list[str]:
+        return [r.accession_number for r in reading_worklist(rows, WorklistFilter(**wanted), NOW)]  # type: ignore[arg-type]
+
     assert pick(site="north") == ["1"]
     assert pick(modality="mr") == ["2"]
     assert pick(unclaimed_only=True) == ["1", "2", "4"]  # an expired claim holds nothing
