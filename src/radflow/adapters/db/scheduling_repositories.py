@@ -23,7 +23,7 @@ from radflow.domain.patient import Patient
 from radflow.domain.protocols import Modality
 from radflow.scheduling.capacity_document import read_scanner, read_site, scanner_document, site_document
 from radflow.scheduling.plans import LineStatus, PlanLine, ProposedPlan
-from radflow.services.scheduling.ports import BookedSpan, PatientBooking, PatientFacts
+from radflow.services.scheduling.ports import BookedSpan, PatientBooking, PatientFacts, SheetLine
 
 A = st.scheduling_appointments
 
@@ -86,15 +86,27 @@ class SqlAppointments:
                        A.c.start < end, A.c.end > start))
         return [BookedSpan(*row) for row in self.session.execute(stmt)]
 
-    def busy_minutes(self, scanner_ids: Sequence[str], start: datetime, end: datetime, *, lane: int = 0,
-                     ignore: str | None = None) -> list[tuple[str, int, int]]:
+    def busy_minutes(self, scanner_ids: Sequence[str], start: datetime, end: datetime, *, lane: int | None = 0,
+                     ignore: str | None = None,
+                     states: Sequence[AppointmentState] = (AppointmentState.BOOKED,)) -> list[tuple[str, int, int]]:
         """Booked time in epoch minutes, computed by the database (thousands of rows: no datetime objects)."""
         stmt = (select(A.c.scanner_id, _epoch_minutes(A.c.start, self.session), _epoch_minutes(A.c.end, self.session))
-                .where(A.c.scanner_id.in_(list(scanner_ids)), A.c.state == AppointmentState.BOOKED.value,
-                       A.c.lane == lane, A.c.start < end, A.c.end > start))
+                .where(A.c.scanner_id.in_(list(scanner_ids)), A.c.state.in_([s.value for s in states]),
+                       A.c.start < end, A.c.end > start))
+        if lane is not None:
+            stmt = stmt.where(A.c.lane == lane)
         if ignore:
             stmt = stmt.where(A.c.id != ignore)
         return [(row[0], int(row[1]), int(row[2])) for row in self.session.execute(stmt).all()]
+
+    def day_sheet(self, start: datetime, end: datetime) -> list[SheetLine]:
+        """Appointments starting in [start, end) with accession, protocol and patient name."""
+        p = t.patients.c
+        stmt = (select(Appointment, t.orders.c.accession_number, t.orders.c.protocol_code, p.family_name,
+                       p.given_name)
+                .join(t.orders, t.orders.c.id == A.c.order_id).join(t.patients, p.id == A.c.patient_id)
+                .where(A.c.start >= start, A.c.start < end).order_by(A.c.scanner_id, A.c.start))
+        return [SheetLine(row[0], row[1], row[2], f"{row[3].upper()}, {row[4]}") for row in self.session.execute(stmt)]
 
     def between(self, start: datetime, end: datetime,
                 states: Sequence[AppointmentState] = ()) -> list[Appointment]:
@@ -239,6 +251,12 @@ class SqlBacklog:
         row = self.session.execute(select(t.patients.c.birth_date, t.patients.c.preferred_language)
                                    .where(t.patients.c.id == patient_id)).first()
         return PatientFacts(row[0], row[1]) if row else None
+
+    def received_since(self, start: datetime) -> list[tuple[datetime, str, str | None]]:
+        """(received at, protocol, contrast) of the orders received since `start`."""
+        o = t.orders.c
+        rows = self.session.execute(select(o.received_at, o.protocol_code, o.contrast).where(o.received_at >= start))
+        return [(row[0], row[1], row[2].value if row[2] is not None else None) for row in rows]
 
     def add(self, plan: ProposedPlan) -> None:
         """Store a plan and its lines."""

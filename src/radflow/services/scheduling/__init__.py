@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from radflow.services.bus import Handler
-from radflow.services.scheduling import appointments, backlog, booking, capacity_admin, slots
+from radflow.services.scheduling import appointments, backlog, booking, capacity_admin, planning, slots
 
 HANDLERS: dict[type, Handler] = {
     booking.BookAppointment: booking.book_appointment,
@@ -28,4 +28,6 @@ HANDLERS: dict[type, Handler] = {
     backlog.ListPlans: backlog.list_plans,
     backlog.AcceptPlanLines: backlog.accept_plan_lines,
     backlog.SkipPlanLines: backlog.skip_plan_lines,
+    planning.CapacityDashboard: planning.capacity_dashboard,
+    planning.DaySchedule: planning.day_schedule,
 }

@@ -19,7 +19,7 @@ from radflow.domain.patient import Patient
 from radflow.domain.protocols import Modality
 from radflow.scheduling.plans import PlanLine, ProposedPlan
 from radflow.services.memory import MemoryStore
-from radflow.services.scheduling.ports import BookedSpan, PatientBooking, PatientFacts
+from radflow.services.scheduling.ports import BookedSpan, PatientBooking, PatientFacts, SheetLine
 
 _LIVE = AppointmentState.BOOKED
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -35,6 +35,7 @@ class MemoryAppointments:
     def __init__(self, store: MemoryStore) -> None:
         self.rows: dict[str, Appointment] = store.table("appointments")
         self.orders: dict[str, Order] = store.table("orders")
+        self.patients: dict[str, Patient] = store.table("patients")
 
     def add(self, appointment: Appointment) -> None:
         """Add a new appointment."""
@@ -72,13 +73,25 @@ class MemoryAppointments:
         return [BookedSpan(a.id, a.scanner_id, a.lane, a.start, a.end) for a in self.rows.values()
                 if a.scanner_id in wanted and a.state is _LIVE and a.start < end and a.end > start]
 
-    def busy_minutes(self, scanner_ids: Sequence[str], start: datetime, end: datetime, *, lane: int = 0,
-                     ignore: str | None = None) -> list[tuple[str, int, int]]:
+    def busy_minutes(self, scanner_ids: Sequence[str], start: datetime, end: datetime, *, lane: int | None = 0,
+                     ignore: str | None = None,
+                     states: Sequence[AppointmentState] = (AppointmentState.BOOKED,)) -> list[tuple[str, int, int]]:
         """Booked time in epoch minutes."""
         return [(a.scanner_id, _epoch_minute(a.start), _epoch_minute(a.end))
                 for a in self.rows.values()
-                if a.scanner_id in scanner_ids and a.state is _LIVE and a.lane == lane and a.id != ignore
-                and a.start < end and a.end > start]
+                if a.scanner_id in scanner_ids and a.state in states and (lane is None or a.lane == lane)
+                and a.id != ignore and a.start < end and a.end > start]
+
+    def day_sheet(self, start: datetime, end: datetime) -> list[SheetLine]:
+        """Appointments starting in [start, end) with accession, protocol and patient name."""
+        out = []
+        for a in sorted(self.rows.values(), key=lambda a: (a.scanner_id, a.start)):
+            if start <= a.start < end:
+                order = self.orders.get(a.order_id)
+                patient = self.patients.get(a.patient_id)
+                out.append(SheetLine(a, order.accession_number if order else "", order.protocol_code if order else "",
+                                     patient.display_name if patient else ""))
+        return out
 
     def between(self, start: datetime, end: datetime,
                 states: Sequence[AppointmentState] = ()) -> list[Appointment]:
@@ -174,6 +187,11 @@ class MemoryBacklog:
         """Birth date and preferred language."""
         patient = self.patient_rows.get(patient_id)
         return PatientFacts(patient.birth_date, patient.preferred_language) if patient else None
+
+    def received_since(self, start: datetime) -> list[tuple[datetime, str, str | None]]:
+        """(received at, protocol, contrast) of the orders received since `start`."""
+        return [(o.received_at, o.protocol_code, o.contrast.value if o.contrast else None)
+                for o in self.orders.values() if o.received_at >= start]
 
     def add(self, plan: ProposedPlan) -> None:
         """Store a plan."""

@@ -46,6 +46,16 @@ class PatientFacts:
 
 
 @dataclass(frozen=True)
+class SheetLine:
+    """One line of a day's schedule: the appointment and what the room needs to know of it."""
+
+    appointment: Appointment
+    accession_number: str
+    protocol_code: str
+    patient_name: str
+
+
+@dataclass(frozen=True)
 class PatientBooking:
     """One of a patient's appointments with what sequencing needs to know of its exam."""
 
@@ -81,10 +91,16 @@ class AppointmentRepository(Protocol):
         """Booked appointments on these scanners overlapping [start, end) (every lane)."""
         ...
 
-    def busy_minutes(self, scanner_ids: Sequence[str], start: datetime, end: datetime, *, lane: int = 0,
-                     ignore: str | None = None) -> list[tuple[str, int, int]]:
-        """(scanner id, start, end) of booked time on `lane` overlapping [start, end), in minutes since the
-        Unix epoch (the slot search's hot path: no objects, no time zones); `ignore` leaves one appointment out."""
+    def busy_minutes(self, scanner_ids: Sequence[str], start: datetime, end: datetime, *, lane: int | None = 0,
+                     ignore: str | None = None,
+                     states: Sequence[AppointmentState] = (AppointmentState.BOOKED,)) -> list[tuple[str, int, int]]:
+        """(scanner id, start, end) of appointments on `lane` (None: every lane) overlapping [start, end), in
+        minutes since the Unix epoch (the slot search's hot path: no objects, no time zones); `ignore` leaves
+        one appointment out."""
+        ...
+
+    def day_sheet(self, start: datetime, end: datetime) -> list[SheetLine]:
+        """Appointments starting in [start, end) with the accession, exam and patient name, by scanner and time."""
         ...
 
     def between(self, start: datetime, end: datetime,
@@ -150,6 +166,10 @@ class BacklogRepository(Protocol):
 
     def patient_facts(self, patient_id: str) -> PatientFacts | None:
         """What the slot length needs of a patient: birth date and preferred language."""
+        ...
+
+    def received_since(self, start: datetime) -> list[tuple[datetime, str, str | None]]:
+        """(received at, protocol code, contrast) of every order received since `start` (demand history)."""
         ...
 
     def add(self, plan: ProposedPlan) -> None:
