@@ -26,6 +26,7 @@ AREA_APPS = (
     ("radflow.entrypoints.cli_screening", "screening_app", "screening"),
     ("radflow.entrypoints.cli_rads", "rads_app", "rads"),
     ("radflow.entrypoints.cli_hl7", "hl7_app", "hl7"),
+    ("radflow.entrypoints.cli_exam_day", "exam_day_app", "exam-day"),
 )
 
 

@@ -6,7 +6,7 @@ per order, one worklist item per accession, one exception per MPPS instance, one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -91,10 +91,10 @@ class MemoryWorklist:
                  if start <= r.start < end and (not stations or r.station_ae_title in stations)]
         return sorted(found, key=lambda r: r.start)
 
-    def replace_all(self, rows: Sequence[WorklistRow], at: datetime) -> int:
+    def replace_all(self, rows: Iterable[WorklistRow], at: datetime) -> int:
         self.rows.clear()
         self.rows.update({r.accession_number: r for r in rows})
-        return len(rows)
+        return len(self.rows)
 
 
 class MemoryMppsExceptions:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -163,13 +164,38 @@ class SqlWorklist:
             stmt = stmt.where(mwl_items.c.station_ae_title.in_(list(stations)))
         return [worklist_row(r) for r in self.session.execute(stmt.order_by(mwl_items.c.start))]
 
-    def replace_all(self, rows: Sequence[WorklistRow], at: datetime) -> int:
+    def replace_all(self, rows: Iterable[WorklistRow], at: datetime) -> int:
         self.session.execute(delete(mwl_items))
-        for chunk in range(0, len(rows), 5000):
-            batch = [worklist_values(r, at) for r in rows[chunk:chunk + 5000]]
-            if batch:
+        if self.session.get_bind().dialect.name == "postgresql":
+            return _copy_rows(self.session, rows, at)
+        count = 0
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(worklist_values(row, at))
+            count += 1
+            if len(batch) >= 5000:
                 self.session.execute(insert(mwl_items), batch)
-        return len(rows)
+                batch = []
+        if batch:
+            self.session.execute(insert(mwl_items), batch)
+        return count
+
+
+_COPY_COLUMNS = ("accession_number", "order_id", "station_ae_title", "modality", "start", "dicom_patient_id",
+                 "patient_name", "step_status", "item", "updated_at")
+
+
+def _copy_rows(session: Session, rows: Iterable[WorklistRow], at: datetime) -> int:
+    """Load rows with PostgreSQL's COPY in the session's transaction (a bulk load: ~10x an INSERT)."""
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    count = 0
+    with driver.cursor() as cursor, cursor.copy(f"COPY mwl_items ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row((row.accession_number, row.order_id, row.station_ae_title, row.modality, row.start,
+                            row.dicom_patient_id, row.patient_name, row.step_status, json.dumps(row.item), at))
+            count += 1
+    return count
 
 
 def _exception(row: Any) -> MppsException:

@@ -7,7 +7,7 @@ SQL and the in-memory unit of work alike: `uow.studies`, `uow.checkins`, `uow.sc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -132,7 +132,7 @@ class WorklistProjection(Protocol):
         """Items starting in [start, end), of these stations (all when empty), by start."""
         ...
 
-    def replace_all(self, rows: Sequence[WorklistRow], at: datetime) -> int:
+    def replace_all(self, rows: Iterable[WorklistRow], at: datetime) -> int:
         """Hold exactly `rows` from now on (a bulk load); returns how many."""
         ...
 

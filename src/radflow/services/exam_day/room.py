@@ -210,10 +210,10 @@ class ImportWorklist:
 
 
 def import_worklist(cmd: ImportWorklist, uow: UnitOfWork, ctx: ServiceContext) -> int:
-    """Hold exactly these items; returns how many."""
-    rows = [row_from_keywords(item, ctx.settings.zone) for item in cmd.items]
+    """Hold exactly these items (read one at a time: a million-item load streams); returns how many."""
     with uow:
         guard(cmd.actor, Action.STATION_MANAGE)
+        rows = (row_from_keywords(item, ctx.settings.zone) for item in cmd.items)
         count = worklist(uow).replace_all(rows, ctx.clock.now())
         record_access(uow, ctx, cmd.actor, "worklist.import", object_type="worklist", detail=f"{count} items")
         uow.commit()
