@@ -150,12 +150,14 @@ def assert_valid(resource: dict[str, Any]) -> None:
         get_fhir_model_class(entry["resource"]["resourceType"]).model_validate(entry["resource"])
 
 
-def start_world(tmp_path: Path) -> FhirWorld:
-    """radflow on SQLite with staff users, two referrers ('drwho', 'drother') and a token for each."""
+def start_world(tmp_path: Path, database_url: str = "", schema: str = "") -> FhirWorld:
+    """radflow on SQLite (or the given PostgreSQL schema) with staff users, two referrers ('drwho',
+    'drother') and a token for each."""
     clock = FakeClock(datetime(2026, 3, 2, 13, 0, tzinfo=UTC))
-    radflow = bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/t.db", data_dir=tmp_path), clock=clock,
-                        hasher=Argon2Hasher(time_cost=1, memory_cost=64))
-    upgrade(radflow.engine)
+    settings = Settings(database_url=database_url or f"sqlite:///{tmp_path}/t.db", database_schema=schema,
+                        data_dir=tmp_path)
+    radflow = bootstrap(settings, clock=clock, hasher=Argon2Hasher(time_cost=1, memory_cost=64))
+    upgrade(radflow.engine, schema=schema)
     world = FhirWorld(radflow=radflow, client=TestClient(create_app(radflow)), clock=clock)
     for username, role in STAFF.items():
         world.add_user(username, role)

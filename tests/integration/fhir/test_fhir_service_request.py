@@ -198,3 +198,25 @@ def test_search_pages_through_orders(world: FhirWorld) -> None:
     assert {e["resource"]["id"] for e in page["entry"] + rest["entry"]} == made
     summary = world.get("intake", "ServiceRequest", _summary="count").json()
     assert summary["total"] == 3 and "entry" not in summary
+
+
+def test_prefer_return_minimal_answers_only_the_headers(world: FhirWorld) -> None:
+    patient_id = world.patient()
+    response = world.post("intake", "ServiceRequest", _body(patient_id), Prefer="return=minimal")
+    assert response.status_code == 201
+    assert response.content == b""
+    location = response.headers["Location"]
+    created = world.client.get(location, headers=world.headers("intake"))
+    assert created.status_code == 200
+    assert f'W/"{created.json()["meta"]["versionId"]}"' == response.headers["ETag"]
+
+
+def test_vread_of_a_service_request_answers_only_the_current_version(world: FhirWorld) -> None:
+    patient_id = world.patient()
+    created = world.order(patient_id)
+    version = created["meta"]["versionId"]
+    assert world.get("intake", f"ServiceRequest/{created['id']}/_history/{version}").json() == created
+    world.radflow.bus.handle(CancelOrder(actor=_principals(world)["intake"], order_id=created["id"], reason="dup"))
+    stale = world.get("intake", f"ServiceRequest/{created['id']}/_history/{version}")
+    assert stale.status_code == 404
+    assert "current version" in stale.json()["issue"][0]["diagnostics"]
