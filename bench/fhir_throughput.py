@@ -78,6 +78,7 @@ def _environment(database: str, data_dir: Path) -> dict[str, str]:
 def seed(database: str, data_dir: Path, patients: int = 40) -> Seeded:
     """Migrate a fresh database and create an integration user, patients with coverage, request bodies."""
     env = _environment(database, data_dir)
+    os.environ.pop("RADFLOW_DATABASE_SCHEMA", None)  # left by an earlier PostgreSQL run in this process
     os.environ.update(env)
     from radflow.adapters.db.migrate import upgrade
     from radflow.bootstrap import bootstrap
@@ -278,7 +279,9 @@ def benchmark(database: str, workers: int, connections: int, seconds: int, port:
     """Seed, serve, create, read, tear down; returns every figure of the run."""
     work_dir = Path(tempfile.mkdtemp(prefix=f"fhir-bench-{database}-"))
     seeded = seed(database, work_dir)
-    result: dict[str, Any] = {"database": database, "workers": workers, "settings": commit_settings(seeded)}
+    result: dict[str, Any] = {"database": database, "workers": workers, "settings": commit_settings(seeded),
+                              "loadavg_before": Path("/proc/loadavg").read_text().split()[:3],
+                              "reference_ms_before": round(reference_ms(), 1)}
     try:
         with running_server(seeded, workers, port) as server:
             run_wrk(port, "POST", seeded.bodies, seeded.token, connections, 3, work_dir, server)  # warm-up
@@ -290,6 +293,8 @@ def benchmark(database: str, workers: int, connections: int, seconds: int, port:
     finally:
         drop_schema(seeded)
         shutil.rmtree(work_dir, ignore_errors=True)
+    result["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
+    result["reference_ms_after"] = round(reference_ms(), 1)
     return result
 
 
