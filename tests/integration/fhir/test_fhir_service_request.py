@@ -37,6 +37,8 @@ def test_a_complete_mri_referral_is_received_and_waits_for_protocoling(world: Fh
     assert created["insurance"] == [{"reference": f"Coverage/{coverage_id}"}]
     accession = next(i["value"] for i in created["identifier"] if i["system"] == ACCESSION)
     assert accession.startswith("A")
+    types = {i["type"]["coding"][0]["code"]: (i.get("system"), i["value"]) for i in created["identifier"]}
+    assert types == {"ACSN": (ACCESSION, accession), "FILL": (ACCESSION, accession), "PLAC": (HOSPITAL, "P-1001")}
     assert response.headers["Location"].endswith(f"/ServiceRequest/{created['id']}/_history/"
                                                  f"{created['meta']['versionId']}")
     assert response.headers["ETag"] == f'W/"{created["meta"]["versionId"]}"'

@@ -61,8 +61,11 @@ def service_request_resource(order: Order, catalog: ExamCatalog) -> dict[str, An
         codings.append(coding(CPT_SYSTEM, cpt))
     extension: list[dict[str, Any]] = [{"url": ORDER_STATE_EXTENSION, "valueCode": order.state.value}]
     extension += [{"url": MISSING_ITEM_EXTENSION, "valueString": item} for item in order.missing_items]
+    # The accession number is also radflow's filler order number (ORC-3/OBR-3 of its HL7 messages).
     identifiers: list[dict[str, Any]] = [
         {"use": "official", "type": concept(V2_0203_SYSTEM, "ACSN", "Accession ID"), "system": ACCESSION_SYSTEM,
+         "value": order.accession_number},
+        {"type": concept(V2_0203_SYSTEM, "FILL", "Filler Identifier"), "system": ACCESSION_SYSTEM,
          "value": order.accession_number}]
     if order.placer_order_number:
         placer: dict[str, Any] = {"type": concept(V2_0203_SYSTEM, "PLAC", "Placer Identifier")}
