@@ -25,7 +25,7 @@ from radflow.domain.lifecycle import HOLDABLE_STATES, OrderEvent, OrderState
 from radflow.domain.order import Order
 from radflow.domain.patient import Patient
 from radflow.domain.patient import Sex as PatientSex
-from radflow.domain.policy import Action
+from radflow.domain.policy import AccessTarget, Action
 from radflow.domain.protocols import ContrastAgent
 from radflow.domain.protocols import ContrastRoute as CatalogRoute
 from radflow.domain.protocols import Questionnaire as CatalogQuestionnaire
@@ -353,6 +353,26 @@ def screening_queue(cmd: ScreeningQueue, uow: UnitOfWork, ctx: ServiceContext) -
         return rows
 
 
+@dataclass(frozen=True)
+class PatientScreenings:
+    """A patient's screening records (their own, for a patient; any, for staff)."""
+
+    actor: Principal
+    patient_id: str
+
+
+def patient_screenings(cmd: PatientScreenings, uow: UnitOfWork, ctx: ServiceContext) -> list[ScreeningRecord]:
+    """The patient's records, oldest first; audited."""
+    with uow:
+        guard(cmd.actor, Action.SCREENING_READ, AccessTarget(patient_id=cmd.patient_id), object_type="patient",
+              object_id=cmd.patient_id)
+        found = screenings(uow).for_patient(cmd.patient_id)
+        record_access(uow, ctx, cmd.actor, "screening.list", patient_id=cmd.patient_id, object_type="screening",
+                      detail=f"{len(found)} records")
+        uow.commit()
+        return found
+
+
 _EXAM_CHANGES = {OrderEvent.STUDY_SUBSTITUTED.value, OrderEvent.PROTOCOL_CHANGED_STUDY.value}
 
 
@@ -372,4 +392,5 @@ HANDLERS: dict[type, Handler] = {
     ReviewScreening: review_screening,
     GetScreening: get_screening,
     ScreeningQueue: screening_queue,
+    PatientScreenings: patient_screenings,
 }

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from radflow.domain.errors import ValidationError
 from radflow.domain.order import Order
 from radflow.domain.patient import Patient
-from radflow.domain.policy import Action
+from radflow.domain.policy import AccessTarget, Action, may_access
 from radflow.domain.screening.record import ScreeningRecord
 from radflow.domain.study import Study, StudyState, WorklistTrigger
-from radflow.domain.users import Principal
-from radflow.services.access import guard, guard_order
+from radflow.domain.users import Principal, Role
+from radflow.services.access import guard, guard_order, order_target
 from radflow.services.audit import record_access
 from radflow.services.bus import Handler
 from radflow.services.context import ServiceContext
@@ -126,6 +126,30 @@ def get_study(cmd: GetStudy, uow: UnitOfWork, ctx: ServiceContext) -> StudyView:
 
 
 @dataclass(frozen=True)
+class PatientStudies:
+    """A patient's studies with their orders (their own, for a patient)."""
+
+    actor: Principal
+    patient_id: str
+
+
+def patient_studies(cmd: PatientStudies, uow: UnitOfWork, ctx: ServiceContext) -> list[StudyView]:
+    """The patient's studies, each with its order; a referring provider sees only their orders' studies."""
+    with uow:
+        guard(cmd.actor, Action.STUDY_READ, AccessTarget(patient_id=cmd.patient_id) if cmd.actor.role is Role.PATIENT
+              else None, object_type="patient", object_id=cmd.patient_id)
+        orders = uow.orders.for_patient(cmd.patient_id)
+        visible = [o for o in orders if may_access(cmd.actor, order_target(o))]
+        found = studies(uow).for_orders([o.id for o in visible])
+        patient = uow.patients.get(cmd.patient_id)
+        views = [StudyView(o, patient, found[o.id], screenings(uow).for_order(o.id)) for o in visible if o.id in found]
+        record_access(uow, ctx, cmd.actor, "study.list", patient_id=cmd.patient_id, object_type="study",
+                      detail=f"{len(views)} studies")
+        uow.commit()
+        return views
+
+
+@dataclass(frozen=True)
 class ListStations:
     """Every room with its station settings (configured or default)."""
 
@@ -223,6 +247,7 @@ def import_worklist(cmd: ImportWorklist, uow: UnitOfWork, ctx: ServiceContext) -
 HANDLERS: dict[type, Handler] = {
     RoomDay: room_day,
     GetStudy: get_study,
+    PatientStudies: patient_studies,
     ListStations: list_stations,
     SaveStation: save_station,
     ImportWorklist: import_worklist,
