@@ -146,39 +146,43 @@ def drop_schema(seeded: Seeded) -> None:
 
 
 @contextmanager
-def running_server(seeded: Seeded, workers: int, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """`uvicorn --workers N` serving radflow until the block ends."""
+def running_server(seeded: Seeded, workers: int, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`uvicorn --workers N` serving radflow until the block ends (started once every worker is up)."""
     command = [sys.executable, "-m", "uvicorn", "--factory", "fhir_throughput:server_app", "--app-dir",
                str(ROOT / "bench"), "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-               "--no-access-log", "--log-level", "warning"]
+               "--no-access-log", "--log-level", "info"]
     env = {**os.environ, **seeded.env, "PYTHONPATH": str(ROOT / "src")}
-    server = subprocess.Popen(command, env=env, start_new_session=True)
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, env=env, start_new_session=True, stdout=output, stderr=output)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the server did not come up") from None
-                time.sleep(0.3)
-        time.sleep(2.0 * workers)  # every worker imports and wires radflow before it answers
+        deadline = time.monotonic() + 300  # each worker imports and wires radflow: slow on a busy machine
+        while log.read_text(errors="replace").count("Application startup complete") < workers:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"the server did not come up; its log:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10):
+            pass
         yield server
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
 
-def _cpu_of(pids: list[int]) -> float:
-    total = 0
+def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    found = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
-    return total / TICKS
+        found[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14 and 15 of proc(5))
+    return found
+
+
+def _cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two snapshots (a process that started meanwhile counts from zero; one
+    that ended meanwhile is lost, so a figure for short-lived processes is a lower bound)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _descendants(root: int) -> list[int]:
@@ -236,23 +240,25 @@ def run_wrk(port: int, method: str, items: list[str], token: str, connections: i
     script = work_dir / f"{method.lower()}.lua"
     script.write_text(LUA.format(items="{" + ",".join(_lua_string(i) for i in items) + "}", token=token,
                                  method=method))
-    server_pids, pg_pids = _descendants(server.pid), _postgres_pids()
-    server_before, pg_before = _cpu_of(server_pids), _cpu_of(pg_pids)
+    server_pids = _descendants(server.pid)
+    server_before, pg_before = _cpu_by_pid(server_pids), _cpu_by_pid(_postgres_pids())
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wrk = subprocess.Popen(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-                            f"http://127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
+    wrk = subprocess.Popen(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "60s", "--latency",
+                            "-s", str(script), f"http://127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
     output, _ = wrk.communicate()
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk is the only child reaped meanwhile
     wrk_cpu = (children_after.ru_utime + children_after.ru_stime) - (children_before.ru_utime
                                                                      + children_before.ru_stime)
-    server_cpu = _cpu_of(server_pids) - server_before
-    pg_cpu = _cpu_of(pg_pids) - pg_before
+    server_cpu = _cpu_spent(server_before, _cpu_by_pid(server_pids))
+    pg_cpu = _cpu_spent(pg_before, _cpu_by_pid(_postgres_pids()))
+    socket_errors = re.search(r"Socket errors: (.*)", output)
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     figures = {
         "method": method, "connections": connections, "seconds": seconds, "requests": requests,
         "req_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
         "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "none",
         "p50": re.search(r"50%\s+(\S+)", output).group(1),  # type: ignore[union-attr]
         "p99": re.search(r"99%\s+(\S+)", output).group(1),  # type: ignore[union-attr]
         "server_cpu_s": round(server_cpu, 2), "postgres_cpu_s": round(pg_cpu, 2), "wrk_cpu_s": round(wrk_cpu, 2),
@@ -283,7 +289,7 @@ def benchmark(database: str, workers: int, connections: int, seconds: int, port:
                               "loadavg_before": Path("/proc/loadavg").read_text().split()[:3],
                               "reference_ms_before": round(reference_ms(), 1)}
     try:
-        with running_server(seeded, workers, port) as server:
+        with running_server(seeded, workers, port, work_dir / "server.log") as server:
             run_wrk(port, "POST", seeded.bodies, seeded.token, connections, 3, work_dir, server)  # warm-up
             result["create"] = run_wrk(port, "POST", seeded.bodies, seeded.token, connections, seconds, work_dir,
                                        server)
@@ -292,6 +298,8 @@ def benchmark(database: str, workers: int, connections: int, seconds: int, port:
             result["read"] = run_wrk(port, "GET", paths, seeded.token, connections, seconds, work_dir, server)
     finally:
         drop_schema(seeded)
+        errors = (work_dir / "server.log").read_text(errors="replace").count("unhandled error")
+        result["server_errors_logged"] = errors
         shutil.rmtree(work_dir, ignore_errors=True)
     result["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
     result["reference_ms_after"] = round(reference_ms(), 1)
