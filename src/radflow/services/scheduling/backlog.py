@@ -163,7 +163,10 @@ def list_plans(cmd: ListPlans, uow: UnitOfWork, ctx: ServiceContext) -> list[Pro
     """Recent plans without their lines."""
     guard(cmd.actor, Action.BACKLOG_PLAN)
     with uow:
-        return backlog(uow).recent(cmd.limit)
+        plans = backlog(uow).recent(cmd.limit)
+        record_access(uow, ctx, cmd.actor, "backlog.list", object_type="plan", detail=f"{len(plans)} plans")
+        uow.commit()
+        return plans
 
 
 @dataclass(frozen=True)

@@ -206,9 +206,13 @@ class CapacityView:
 
 
 def get_capacity(cmd: GetCapacity, uow: UnitOfWork, ctx: ServiceContext) -> CapacityView:
-    """Read the capacity model (no patient data: not audited)."""
+    """Read the capacity model (no patient data; recorded all the same, as every API read is)."""
     guard(cmd.actor, Action.CAPACITY_READ)
     with uow:
         repo = capacity(uow)
-        return CapacityView(tuple(repo.sites()), tuple(repo.scanners()),
+        view = CapacityView(tuple(repo.sites()), tuple(repo.scanners()),
                             tuple(repo.closures_between(ensure_utc(cmd.start), ensure_utc(cmd.end))))
+        record_access(uow, ctx, cmd.actor, "capacity.read", object_type="capacity",
+                      detail=f"{len(view.sites)} sites, {len(view.scanners)} scanners")
+        uow.commit()
+        return view

@@ -62,7 +62,7 @@ def _booked(uow: UnitOfWork, line: Timeline, scanner_ids: list[str]) -> dict[str
 
 
 def capacity_dashboard(cmd: CapacityDashboard, uow: UnitOfWork, ctx: ServiceContext) -> Dashboard:
-    """Compute the dashboard's figures (aggregates only: no patient is named, nothing to audit)."""
+    """Compute the dashboard's figures (aggregates only: no patient is named)."""
     guard(cmd.actor, Action.CAPACITY_READ)
     if not 1 <= cmd.days <= 62:
         raise ValidationError("the dashboard covers 1 to 62 days", field="days")
@@ -92,6 +92,9 @@ def capacity_dashboard(cmd: CapacityDashboard, uow: UnitOfWork, ctx: ServiceCont
             minutes = max(v.minutes for v in protocol.variants) + slot_rules().turnover.get(protocol.modality.value, 0)
             history.append(planning.ReceivedOrder(received_at.astimezone(zone).date(), protocol.modality.value,
                                                   minutes))
+        record_access(uow, ctx, cmd.actor, "capacity.dashboard", object_type="capacity",
+                      detail=f"{start.isoformat()} +{cmd.days} days; {len(waiting)} orders waiting")
+        uow.commit()
     future_loads = [load for load in loads if load.day >= today]
     return Dashboard(
         start=start, days=cmd.days, zone=zone.key, loads=tuple(loads),
