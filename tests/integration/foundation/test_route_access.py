@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from seed import OTHER_NPI, REFERRER_NPI, World, seed_world
 from sqlalchemy import func, select
@@ -33,12 +33,14 @@ from radflow_test_support import ApiUser, UserFactory
 #: Routes whose success touches no patient's data (no audit record is due).
 NO_PATIENT_DATA = re.compile(
     r"^(/healthz|/metrics|/api/me|/api/board|/api/catalog/.*|/api/users|/fhir/metadata|/login|/logout|/static/.*"
-    r"|/|/board.*|/api/screening/evaluate|/api/rads/assess|/api/followup/extract)$"
+    r"|/|/board.*|/api/screening/evaluate|/api/rads/assess|/api/followup/extract"
+    # empty forms and search pages before a search: they show no patient's data
+    r"|/intake/referrals/new|/intake/referrals/line|/patients/new|/patients)$"
 )
 AREAS = os.environ.get("RADFLOW_ACCESS_TEST_AREAS", "1") == "1"
 
 
-def policy_entry(route: APIRoute) -> Requires | Public | None:
+def policy_entry(route: Any) -> Requires | Public | None:
     """The Requires/Public dependency anywhere in the route's dependency tree."""
     stack = list(route.dependant.dependencies)
     while stack:
@@ -49,10 +51,21 @@ def policy_entry(route: APIRoute) -> Requires | Public | None:
     return None
 
 
-def api_routes(app: FastAPI) -> Iterator[APIRoute]:
-    for route in app.routes:
-        if isinstance(route, APIRoute):
+def api_routes(app: FastAPI) -> Iterator[Any]:
+    """Every endpoint route of the app, through included routers (FastAPI's effective route contexts)."""
+    for route in iter_route_contexts(app.routes):
+        if getattr(route, "dependant", None) is not None and route.path not in OPENAPI_PAGES:
             yield route
+
+
+#: FastAPI's own documentation pages: no patient data, no sign-in.
+OPENAPI_PAGES = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def test_the_enumeration_sees_the_whole_app(app: FastAPI) -> None:
+    paths = {route.path for route in api_routes(app)}
+    assert {"/api/orders/{order_id}", "/api/referrals", "/healthz"} <= paths
+    assert len(paths) >= len(app.openapi()["paths"]) - 1
 
 
 @pytest.fixture
@@ -106,7 +119,7 @@ def fill(path: str, chosen: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: chosen[kind_of(path, m.group(1))], path)
 
 
-def sample_body(route: APIRoute, world: World) -> dict[str, Any]:
+def sample_body(route: Any, world: World) -> dict[str, Any]:
     """A body that passes validation, so the request reaches the service and its checks."""
     bodies: dict[str, dict[str, Any]] = {
         "/api/patients": {"family_name": "New", "given_name": "Pat", "birth_date": "1990-01-01", "sex": "F"},
