@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from radflow.catalog.loader import Catalog
 from radflow.config import Settings
 from radflow.domain.clock import FakeClock
+from radflow.domain.events import DomainEvent
 from radflow.domain.ids import new_id
 from radflow.domain.lifecycle import OrderEvent
 from radflow.domain.order import Order, Track
@@ -25,6 +26,7 @@ from radflow.services.bus import ServiceBus
 from radflow.services.context import ServiceContext
 from radflow.services.exam_day.performed_steps import RecordPerformedStep, StepReport
 from radflow.services.exam_day.ports import screenings, studies, worklist
+from radflow.services.exam_day.walk_in import TemporaryIdentityResolved
 from radflow.services.memory import InMemoryUnitOfWork, MemoryStore
 from radflow.services.ports import RecordingGateway
 from radflow.services.scheduling.booking import BookAppointment
@@ -78,6 +80,9 @@ class ExamDayCenter:
             for event_type, handlers in area.event_handlers.items():
                 events.setdefault(event_type, []).extend(handlers)
         repositories = {k: v for area in areas for k, v in area.memory_repositories.items()}
+        # Events other areas subscribe to (HL7's "every system told") are kept for the tests to see.
+        self.told: list[DomainEvent] = []
+        events.setdefault(TemporaryIdentityResolved, []).append(lambda event, _uow: self.told.append(event))
 
         def uow() -> UnitOfWork:
             return InMemoryUnitOfWork(self.store, events, repositories)
