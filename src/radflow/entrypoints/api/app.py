@@ -20,6 +20,7 @@ AREA_ROUTERS: tuple[tuple[str, str, str], ...] = (
     ("radflow.entrypoints.api.routes_reporting", "router", "/api"),
     ("radflow.entrypoints.api.routes_reminders", "router", "/api"),
     ("radflow.entrypoints.api.fhir.routes", "router", "/fhir"),
+    ("radflow.entrypoints.api.fhir_scheduling", "router", "/fhir"),
     ("radflow.entrypoints.api.fhir_exam_day", "router", "/fhir"),
     ("radflow.entrypoints.web.routes", "router", ""),
     ("radflow.entrypoints.web.scheduling.routes", "router", ""),
