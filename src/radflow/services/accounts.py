@@ -121,8 +121,11 @@ def sign_in(uow_factory: UnitOfWorkFactory, ctx: ServiceContext, hasher: Passwor
 
 
 def session_principal(uow_factory: UnitOfWorkFactory, ctx: ServiceContext, token: str,
-                      source: str) -> tuple[Principal, str]:
-    """The principal and CSRF token of a live session; an idle or unknown session is refused."""
+                      source: str, *, activity: bool = True) -> tuple[Principal, str]:
+    """The principal and CSRF token of a live session; an idle or unknown session is refused.
+
+    `activity=False` (a board refreshing itself) reads the session without resetting its idle clock.
+    """
     with uow_factory() as uow:
         session = uow.credentials.session(token_hash(token))
         if session is None:
@@ -136,7 +139,7 @@ def session_principal(uow_factory: UnitOfWorkFactory, ctx: ServiceContext, token
         if not user.active:
             raise Unauthenticated("this account is disabled")
         # Touch at most once a minute: keeps the idle clock right without a write per request.
-        if now - session.last_seen_at > timedelta(minutes=1):
+        if activity and now - session.last_seen_at > timedelta(minutes=1):
             uow.credentials.touch_session(session.token_hash, now)
             uow.commit()
         return user.principal(source), session.csrf_token

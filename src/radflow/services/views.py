@@ -11,7 +11,7 @@ from radflow.domain.audit import AuditRecord
 from radflow.domain.authorization import Authorization
 from radflow.domain.errors import NotFound
 from radflow.domain.order import Order
-from radflow.domain.patient import Patient
+from radflow.domain.patient import DuplicateCandidate, Patient, probable_duplicates
 from radflow.domain.policy import AccessTarget, Action, sees_everything
 from radflow.domain.referral import Coverage, Document, Referral
 from radflow.domain.users import Principal, Role
@@ -315,6 +315,67 @@ def list_audit_records(cmd: ListAuditRecords, uow: UnitOfWork, ctx: ServiceConte
         return records
 
 
+@dataclass(frozen=True)
+class ListFaxInbox:
+    """Faxed pages picked up from the watched folder and not yet filed to a patient."""
+
+    actor: Principal
+
+
+def list_fax_inbox(cmd: ListFaxInbox, uow: UnitOfWork, ctx: ServiceContext) -> list[Document]:
+    """The unfiled documents, oldest first (intake works the inbox in arrival order)."""
+    guard(cmd.actor, Action.QUEUE_INTAKE)
+    with uow:
+        documents = sorted(uow.documents.unfiled(), key=lambda document: document.received_at)
+        record_access(uow, ctx, cmd.actor, "document.inbox", object_type="document-list",
+                      detail=f"{len(documents)} unfiled")
+        uow.commit()
+        return documents
+
+
+@dataclass(frozen=True)
+class FindProbableDuplicates:
+    """Existing records that are probably the person about to be registered (before creating one)."""
+
+    actor: Principal
+    family_name: str
+    given_name: str
+    birth_date: date
+    phone: str = ""
+
+
+def find_probable_duplicates(cmd: FindProbableDuplicates, uow: UnitOfWork, ctx: ServiceContext) -> list[Patient]:
+    """The same rule registration flags duplicates with (name, birth date, phone), best match first."""
+    guard(cmd.actor, Action.PATIENT_SEARCH)
+    with uow:
+        candidates = uow.patients.duplicate_candidates(cmd.birth_date, cmd.phone, cmd.family_name)
+        ids = probable_duplicates(DuplicateCandidate(cmd.family_name, cmd.given_name, cmd.birth_date, cmd.phone),
+                                  candidates)
+        by_id = {patient.id: patient for patient in candidates}
+        found = [by_id[patient_id] for patient_id in ids]
+        record_access(uow, ctx, cmd.actor, "patient.search", object_type="patient-list",
+                      detail=f"{len(found)} probable duplicates before registration")
+        uow.commit()
+        return found
+
+
+@dataclass(frozen=True)
+class StaffNames:
+    """Display names of staff by user id (who handles an authorization request)."""
+
+    actor: Principal
+    user_ids: tuple[str, ...]
+
+
+def staff_names(cmd: StaffNames, uow: UnitOfWork, ctx: ServiceContext) -> dict[str, str]:
+    """Names for the ids given; staff may know who their colleagues are (no patient data)."""
+    guard(cmd.actor, Action.PIPELINE_BOARD)
+    if not cmd.user_ids:
+        return {}
+    with uow:
+        return _views(uow).user_names(sorted(set(cmd.user_ids)))
+
+
 def _views(uow: UnitOfWork) -> ReadModel:
     views: Any = getattr(uow, "views", None)
     if views is None:
@@ -326,4 +387,5 @@ def _views(uow: UnitOfWork) -> ReadModel:
 HANDLERS: dict[type, Handler] = {
     ListOrders: list_orders, GetOrder: get_order, GetPatient: get_patient, SearchPatients: search_patients,
     PipelineBoard: pipeline_board, GetDocument: get_document, ListAuditRecords: list_audit_records,
+    ListFaxInbox: list_fax_inbox, FindProbableDuplicates: find_probable_duplicates, StaffNames: staff_names,
 }

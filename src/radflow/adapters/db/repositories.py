@@ -42,6 +42,14 @@ class _Repository[T]:
         return found
 
 
+def phone_digits(column: Any) -> Any:
+    """The digits of a stored phone number, in SQL ('(555) 201-0001' -> '5552010001')."""
+    expression = column
+    for separator in ("-", " ", "(", ")", ".", "+", "/"):
+        expression = func.replace(expression, separator, "")
+    return expression
+
+
 class SqlPatients(_Repository[Patient]):
     """Patients in SQL."""
 
@@ -53,10 +61,11 @@ class SqlPatients(_Repository[Patient]):
         return self.session.scalars(stmt).first()
 
     def duplicate_candidates(self, birth_date: date, phone: str, family_name: str) -> list[Patient]:
-        conditions = [t.patients.c.birth_date == birth_date, func.upper(t.patients.c.family_name) == family_name.upper()]
+        conditions = [t.patients.c.birth_date == birth_date,
+                      func.upper(t.patients.c.family_name) == family_name.upper()]
         digits = normalise_phone(phone)
         if digits:
-            conditions.append(t.patients.c.phone.contains(digits[-7:]))
+            conditions.append(phone_digits(t.patients.c.phone).contains(digits[-7:]))
         stmt = select(Patient).where(or_(*conditions), t.patients.c.merged_into_id.is_(None)).limit(200)
         return list(self.session.scalars(stmt))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import Select, Text, and_, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from radflow.adapters.db import tables as t
+from radflow.adapters.db.repositories import phone_digits
 from radflow.adapters.db.types import UtcDateTime
 from radflow.domain.audit import AuditRecord
 from radflow.domain.authorization import AuthorizationState
@@ -17,6 +19,7 @@ from radflow.domain.patient import RADFLOW_AUTHORITY
 from radflow.domain.values import normalise_phone
 from radflow.services.views import BoardCell, OrderFilter, OrderRow, PatientRow
 
+_PHONE_TEXT = re.compile(r"[0-9\s()+./-]+")
 _LIVE_AUTH = and_(t.authorizations.c.order_id == t.orders.c.id,
                   t.authorizations.c.state != AuthorizationState.VOID.value)
 
@@ -98,13 +101,18 @@ class SqlReadModel:
         p, ident = t.patients, t.patient_identifiers
         stmt = select(p).where(p.c.merged_into_id.is_(None))
         conditions = []
+        whole_number = normalise_phone(text)
+        if len(whole_number) >= 7 and _PHONE_TEXT.fullmatch(text.strip()):
+            # A phone number however it was typed: "(555) 773-1000", "+1 555.773.1000".
+            conditions.append(phone_digits(p.c.phone).contains(whole_number[-7:]))
+            text = ""
         for word in text.replace(",", " ").split():
             like = f"{word.lower()}%"
             digits = normalise_phone(word)
             conditions.append(or_(
                 func.lower(p.c.family_name).like(like), func.lower(p.c.given_name).like(like),
                 p.c.id.in_(select(ident.c.patient_id).where(ident.c.value == word)),
-                *([p.c.phone.contains(digits[-7:])] if len(digits) >= 7 else []),
+                *([phone_digits(p.c.phone).contains(digits[-7:])] if len(digits) >= 7 else []),
             ))
         if conditions:
             stmt = stmt.where(and_(*conditions))

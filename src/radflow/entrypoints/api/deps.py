@@ -62,8 +62,9 @@ async def current_principal(request: Request, radflow: App) -> Principal:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             raise Unauthenticated("sign in, or send an API token as 'Authorization: Bearer …'")
-        principal, csrf = await run_in_threadpool(session_principal, radflow.bus.uow_factory, radflow.ctx, token,
-                                                  source)
+        background = request.headers.get("X-Background-Refresh") == "1"
+        principal, csrf = await run_in_threadpool(
+            lambda: session_principal(radflow.bus.uow_factory, radflow.ctx, token, source, activity=not background))
         request.state.csrf_token = csrf
         # A cookie is sent by the browser on its own: changes must prove they come from our pages.
         if request.method in UNSAFE_METHODS and await _csrf_token_sent(request) != csrf:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from radflow.domain.errors import (
@@ -54,6 +55,14 @@ def _is_screen(request: Request) -> bool:
     return not (path.startswith("/api") or path.startswith("/fhir") or path in ("/healthz", "/metrics"))
 
 
+# A bare page for errors no screen handled (an unknown address, a failure): escaped, no template needed.
+_ERROR_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>radflow — {status}</title>'
+    '<link rel="stylesheet" href="/static/radflow.css"></head><body><main class="error-page">'
+    "<h1>{status}</h1><p>{message}</p><p><a href=\"/\">Back to radflow</a></p></main></body></html>"
+)
+
+
 def operation_outcome(status: int, message: str, *, field: str | None = None) -> dict[str, Any]:
     """A FHIR OperationOutcome for an error."""
     issue: dict[str, Any] = {"severity": "error", "code": _FHIR_CODE.get(status, "processing"),
@@ -71,6 +80,8 @@ def error_response(request: Request, status: int, code: str, message: str, *,
                             media_type="application/fhir+json")
     if status == 401 and _is_screen(request):
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    if _is_screen(request):
+        return HTMLResponse(_ERROR_PAGE.format(status=status, message=html.escape(message)), status_code=status)
     body: dict[str, Any] = {"type": f"urn:radflow:problem:{code}", "title": code.replace("-", " "),
                             "status": status, "detail": message}
     if field:

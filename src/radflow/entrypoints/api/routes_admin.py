@@ -91,7 +91,8 @@ def payers(radflow: App, actor: Annotated[Principal, requires(Action.CATALOG_REA
 def audit(radflow: App, actor: Annotated[Principal, requires(Action.AUDIT_READ)], patient_id: str = "",
           since: datetime | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     """Audit records, newest first (reading them is audited too)."""
-    records: list[AuditRecord] = radflow.bus.handle(ListAuditRecords(actor=actor, patient_id=patient_id, since=since, limit=limit))
+    records: list[AuditRecord] = radflow.bus.handle(
+        ListAuditRecords(actor=actor, patient_id=patient_id, since=since, limit=limit))
     return [{"id": r.id, "at": r.at.isoformat(), "username": r.username, "role": r.role, "action": r.action,
              "outcome": r.outcome.value, "patient_id": r.patient_id, "object_type": r.object_type,
              "object_id": r.object_id, "source": r.source, "detail": r.detail, "seq": r.seq} for r in records]

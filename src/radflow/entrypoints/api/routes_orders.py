@@ -167,8 +167,16 @@ def download_document(document_id: str, radflow: App,
     content: bytes
     document, content = radflow.bus.handle(GetDocument(actor=actor, document_id=document_id))
     safe_name = "".join(c for c in document.filename if c.isalnum() or c in "._- ") or "document"
-    return Response(content, media_type=document.content_type, headers={
-        "Content-Disposition": f'inline; filename="{safe_name}"', "X-Content-SHA256": document.sha256})
+    # Only types a browser shows without running anything are shown inline; anything else (an uploaded
+    # HTML page, an SVG with script) is a download, sandboxed and never sniffed: no stored XSS.
+    inline = document.content_type in INLINE_TYPES
+    return Response(content, media_type=document.content_type if inline else "application/octet-stream", headers={
+        "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{safe_name}"',
+        "X-Content-SHA256": document.sha256, "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox; default-src 'none'"})
+
+
+INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/tiff", "image/gif", "text/plain"})
 
 
 @router.post("/documents/{document_id}/file")
