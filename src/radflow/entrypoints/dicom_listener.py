@@ -68,6 +68,9 @@ class DicomListener:
 
     def start(self) -> None:
         """Bind and serve in background threads."""
+        # pynetdicom's per-association INFO chatter costs time on every query; radflow's SCP logs
+        # each query and MPPS message itself (radflow.adapters.dicom.server).
+        logging.getLogger("pynetdicom").setLevel(logging.WARNING)
         self.server.start()
         LOGGER.info("DICOM worklist and MPPS as %s on %s:%d", self.server.config.ae_title, self.server.config.host,
                     self.server.port)

@@ -175,3 +175,49 @@ def mpps_final(status: str, *, reason: tuple[str, str, str] | None = None) -> Da
         code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = reason
         ds.PerformedProcedureStepDiscontinuationReasonCodeSequence = [code]
     return ds
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_orthanc(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """Orthanc (Debian's) on `port`, HTTP off, storage in `folder`, answering echo, store and study C-FIND."""
+    import json
+
+    config = {"Name": "RADFLOW-EXAM-DAY-PACS", "StorageDirectory": str(folder / "storage"),
+              "IndexDirectory": str(folder / "index"), "HttpServerEnabled": False, "RemoteAccessAllowed": False,
+              "DicomServerEnabled": True, "DicomAet": "ORTHANC", "DicomPort": port, "DicomCheckCalledAet": False,
+              "DicomAlwaysAllowEcho": True, "DicomAlwaysAllowStore": True, "DicomAlwaysAllowFind": True,
+              "DicomModalities": {}, "Plugins": []}
+    (folder / "orthanc.json").write_text(json.dumps(config))
+    log = (folder / "orthanc.log").open("w")
+    return subprocess.Popen([require_tool("Orthanc"), str(folder / "orthanc.json")], stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def ct_instance(accession: str, study_uid: str, patient_id: str) -> Dataset:
+    """One small CT image of a study, as a scanner sends it to the PACS."""
+    import numpy as np
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, generate_uid()
+    ds.PatientID, ds.PatientName, ds.AccessionNumber = patient_id, "RIVERA^ANA", accession
+    ds.StudyDate, ds.StudyTime, ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "20260302", "100500", "CT", 1, 1
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = 8, 8, 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = np.arange(64, dtype=np.uint16).tobytes()
+    return ds
