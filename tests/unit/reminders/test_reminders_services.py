@@ -208,3 +208,40 @@ def test_the_desk_records_that_the_patient_confirmed_by_phone(center: RemindersC
     view = center.bus.handle(GetVisitMessages(actor=center.desk, order_id=order_id))
     assert [(r.kind.value, r.via) for r in view.responses] == [("preparation_received", "phone")]
     assert view.plan is not None and view.risk is not None and 0 < view.risk < 1
+
+
+def test_the_refit_job_fits_on_this_centers_history_and_the_new_model_is_used(center: RemindersCenter) -> None:
+    import random
+
+    from radflow.domain.appointment import Appointment, AppointmentState
+    from radflow.domain.users import Principal, Role
+    from radflow.services.noshow import RefitNoShowModel
+    from radflow.services.reminders.ports import messaging
+
+    rng = random.Random(7)
+    with center.uow() as uow:
+        shipped = messaging(uow).current_model()
+    assert shipped is None
+    patients = [center.patient(phone=f"555-030-{i:04d}") for i in range(60)]
+    orders = {p: center.order("MG-SCREEN", p) for p in patients[:20]} | {p: center.order("DX-CHEST", p)
+                                                                       for p in patients[20:]}
+    start = ny(2, 9) - timedelta(days=400)
+    with center.uow() as uow:
+        for k in range(600):
+            patient = patients[k % 60]
+            when = start + timedelta(days=k * 0.6)
+            missed = rng.random() < (0.3 if patient in patients[:20] else 0.03)
+            uow.appointments.add(Appointment(  # type: ignore[attr-defined]
+                id=f"past{k}", order_id=orders[patient], patient_id=patient, scanner_id="MR1", site_id="MAIN",
+                lane=0, start=when, end=when + timedelta(minutes=20), patient_from=when,
+                state=AppointmentState.NO_SHOW if missed else AppointmentState.ATTENDED,
+                booked_at=when - timedelta(days=rng.uniform(1, 30)), booked_by="test"))
+        uow.commit()
+    manager = Principal(user_id="u-mgr", username="mo", role=Role.MANAGER)
+    center.bus.handle(RefitNoShowModel(actor=manager))
+    center.run_due_jobs()
+    with center.uow() as uow:
+        fitted = messaging(uow).current_model()
+        refits = [j for j in uow.jobs.rows.values() if j.kind == "noshow_refit"]  # type: ignore[attr-defined]
+    assert fitted is not None and "this center's history" in fitted
+    assert any(j.due_at > center.clock.now() + timedelta(days=29) for j in refits), "the next refit is queued"

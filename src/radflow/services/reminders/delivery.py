@@ -9,12 +9,13 @@ again and a deduplicating receiver keeps one copy.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from radflow.domain.errors import NotFound
 from radflow.domain.jobs import Job
+from radflow.domain.messaging.contact import ContactPreference
 from radflow.domain.messaging.message import Message, MessageEvent
 from radflow.domain.messaging.rules import DeliveryRequest, HoldUntil, Purpose, Suppress, decide
 from radflow.domain.users import Principal, Role
@@ -95,7 +96,7 @@ def send_message_job(job: Job, uow: UnitOfWork, ctx: ServiceContext, tools: Mess
 
 
 def _render(message: Message, uow: UnitOfWork, ctx: ServiceContext, tools: MessagingTools, *, to: str,
-            visit: Visit | None, zone: ZoneInfo, preference: Any, payload: dict[str, Any],
+            visit: Visit | None, zone: ZoneInfo, preference: ContactPreference, payload: dict[str, Any],
             now: datetime) -> OutboundMessage:
     patient = uow.patients.get(message.patient_id)
     if message.purpose is Purpose.REPLY:
@@ -114,9 +115,8 @@ def _render(message: Message, uow: UnitOfWork, ctx: ServiceContext, tools: Messa
     assert visit is not None
     center = center_contact(uow, ctx, visit.first.site_id)
     plan = preparation_plan(visit, ctx.catalog, uow)
-    organizer = ""
     return render_visit_message(message, to=to, tools=tools, center=center, patient=patient, visit=visit, plan=plan,
-                                preference=preference, now=now, organizer=organizer)
+                                preference=preference, now=now, organizer="")
 
 
 def _site_of(uow: UnitOfWork, appointment_ids: list[str]) -> str:
@@ -127,7 +127,3 @@ def _site_of(uow: UnitOfWork, appointment_ids: list[str]) -> str:
             continue
     return ""
 
-
-def hold_horizon(now: datetime) -> datetime:
-    """How far ahead the reminder board looks for held messages."""
-    return now + timedelta(days=14)

@@ -20,7 +20,7 @@ from radflow.domain.ids import new_id
 from radflow.domain.jobs import Job
 from radflow.domain.messaging.contact import Channel, ContactPreference
 from radflow.domain.messaging.message import REACHED, Message, MessageEvent, MessageState
-from radflow.domain.messaging.rules import Purpose
+from radflow.domain.messaging.rules import Purpose, SentNotification
 from radflow.domain.noshow import NoShowFeatures, NoShowModel
 from radflow.domain.patient import Patient
 from radflow.services.preparation import Visit, find_visit, site_zone
@@ -203,6 +203,6 @@ def on_appointment_event(event: DomainEvent, uow: UnitOfWork, tools: MessagingTo
         _plan_cancellation_notice(uow, event, day, zone)
 
 
-def sent_since(repo: MessagingRepository, patient_id: str, now: datetime) -> list[Any]:
+def sent_since(repo: MessagingRepository, patient_id: str, now: datetime) -> list[SentNotification]:
     """The patient's notifications of the last eight days (enough for the weekly cap)."""
     return list(repo.sent_notifications(patient_id, now - timedelta(days=8)))
