@@ -1,0 +1,1 @@
+"""Scheduling screens: the booking worklist, slot options, the day Gantt, the capacity dashboard, backlog plans."""
