@@ -51,7 +51,7 @@ HOME: Final[dict[Role, str]] = {
     Role.RADIOLOGIST: "/protocoling",
     Role.MANAGER: "/board",
     Role.ADMIN: "/board",
-    Role.SCHEDULER: "/orders?state=ready_to_schedule",
+    Role.SCHEDULER: "/scheduling",  # the booking queue (web/scheduling)
     Role.FRONT_DESK: "/patients",
     Role.TECHNOLOGIST: "/board",
     Role.REFERRING_PROVIDER: "/orders",
