@@ -22,7 +22,7 @@ from radflow_test_support import UserFactory
     ("radiologist", {}, "/protocoling"),
     ("manager", {}, "/board"),
     ("admin", {}, "/board"),
-    ("scheduler", {}, "/orders?state=ready_to_schedule"),
+    ("scheduler", {}, "/scheduling"),
     ("front_desk", {}, "/patients"),
     ("technologist", {}, "/board"),
     ("technologist", {"lead_technologist": True}, "/protocoling"),
