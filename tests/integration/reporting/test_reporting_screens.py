@@ -60,6 +60,8 @@ def test_head_ct_hemorrhage_through_the_screens(radflow: Radflow, make_user: Use
 
     worklist = rad.get("/reading")
     assert study.accession_number in worklist.text and "STAT" in worklist.text
+    assert '<a href="/reading" aria-current="page">Reading worklist</a>' in worklist.text
+    assert '<a href="/critical-results">Critical results</a>' in worklist.text
     assert rad.post(f"/reading/{study.order_id}/claim", {}).status_code == 303
     editor = rad.get(f"/reading/{study.order_id}")
     assert "Extra-axial spaces:" in editor.text and "without intravenous contrast" in editor.text

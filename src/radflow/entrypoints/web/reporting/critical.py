@@ -25,7 +25,7 @@ from radflow.services.critical_results import (
     WithdrawCriticalResult,
 )
 
-router = APIRouter(route_class=ScreenRoute)
+router = APIRouter(route_class=ScreenRoute, include_in_schema=False)
 
 #: How often the board asks for fresh times (seconds).
 POLL_SECONDS = 15

@@ -42,7 +42,7 @@ from radflow.services.reports import (
     StartReport,
 )
 
-router = APIRouter(route_class=ScreenRoute)
+router = APIRouter(route_class=ScreenRoute, include_in_schema=False)
 router.include_router(critical.router)
 
 #: This area's menu entries (web/areas.py shows them to the roles the policy lets use them).
