@@ -41,7 +41,8 @@ class Interface:
             return made
 
         bus = ServiceBus(uow, self.ctx, command_handlers())
-        bus.handle(LoadMapping(actor=Principal.system("t", role=Role.ADMIN), content=(DATA / "mapping.yaml").read_text()))
+        mapping = (DATA / "mapping.yaml").read_text()
+        bus.handle(LoadMapping(actor=Principal.system("t", role=Role.ADMIN), content=mapping))
         self.inbound = Hl7Inbound(uow, self.ctx)
 
     def send(self, name: str, replace: tuple[bytes, bytes] = (b"", b"")) -> bytes:
