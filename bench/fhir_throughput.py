@@ -298,8 +298,12 @@ def benchmark(database: str, workers: int, connections: int, seconds: int, port:
             result["read"] = run_wrk(port, "GET", paths, seeded.token, connections, seconds, work_dir, server)
     finally:
         drop_schema(seeded)
-        errors = (work_dir / "server.log").read_text(errors="replace").count("unhandled error")
-        result["server_errors_logged"] = errors
+        log = (work_dir / "server.log").read_text(errors="replace")
+        disconnects = log.count("starlette.requests.ClientDisconnect")
+        result["server_errors_logged"] = {"client_disconnected": disconnects,
+                                          "other": log.count("unhandled error") - disconnects}
+        (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
+        (ROOT / "bench" / "out" / f"fhir-server-{database}.log").write_text(log)
         shutil.rmtree(work_dir, ignore_errors=True)
     result["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
     result["reference_ms_after"] = round(reference_ms(), 1)
