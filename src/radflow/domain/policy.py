@@ -87,6 +87,20 @@ class Action(StrEnum):
     MPPS_RECONCILE = "mpps.reconcile"  # the MPPS exception queue: match a step to its order, or dismiss
     STUDY_READ = "study.read"  # what was performed (steps, contrast, dose, QC); ImagingStudy
     STATION_MANAGE = "station.manage"  # rooms' DICOM station AE titles and worklist rules; worklist import
+    # Distribution, patient communication and follow-up (issue 7, items 4-6)
+    RESULTS_INBOX = "results.inbox"  # a referring provider's inbox of reports; first openings recorded
+    DISTRIBUTION_READ = "distribution.read"  # where a report went and what became of each delivery
+    DISTRIBUTION_MANAGE = "distribution.manage"  # resend a failed delivery, cancel a notice no longer due
+    RELEASE_HOLD = "release.hold"  # hold one patient's report back (their request, a clinician's determination)
+    RESULT_RESPONSIBILITY = "results.responsibility"  # who tells the patient about an order's result
+    PATIENT_LETTERS = "letters.track"  # MQSA lay letters and result notices against their deadlines
+    PORTAL_RESULTS = "portal.results"  # a patient's released reports and their PDF
+    FOLLOWUP_READ = "followup.read"  # the follow-up worklist
+    FOLLOWUP_MANAGE = "followup.manage"  # close an item with the reason, or reopen it
+    OUTCOMES_AUDIT = "outcomes.audit"  # the MQSA medical outcomes audit per radiologist and year
+    PATHOLOGY_RECORD = "pathology.record"  # capture a breast biopsy's pathology for the audit
+    RECORDS_REQUEST = "records.request"  # ask for copies of reports or an image transfer
+    RECORDS_MANAGE = "records.manage"  # work the requests against their 30-day deadline
 
 
 R = Role
@@ -171,6 +185,23 @@ PERMISSIONS: Final[dict[Action, frozenset[Role]]] = {
     Action.MPPS_RECONCILE: frozenset({R.TECHNOLOGIST, R.MANAGER, R.ADMIN}),
     Action.STUDY_READ: _STAFF | {R.REFERRING_PROVIDER, R.PATIENT, R.INTEGRATION},
     Action.STATION_MANAGE: frozenset({R.MANAGER, R.ADMIN}),
+    # Distribution, patient communication and follow-up (issue 7): a referrer's inbox is their own; a
+    # patient reads their released reports and may ask to hold one back; a preventing-harm hold is a
+    # clinician's (checked in radflow.domain.release); the desk works records requests.
+    Action.RESULTS_INBOX: frozenset({R.REFERRING_PROVIDER}),
+    Action.DISTRIBUTION_READ: _STAFF | {R.REFERRING_PROVIDER, R.INTEGRATION},
+    Action.DISTRIBUTION_MANAGE: frozenset({R.MANAGER, R.ADMIN}),
+    Action.RELEASE_HOLD: frozenset({R.PATIENT, R.RADIOLOGIST, R.REFERRING_PROVIDER, R.FRONT_DESK, R.MANAGER,
+                                    R.ADMIN}),
+    Action.RESULT_RESPONSIBILITY: frozenset({R.RADIOLOGIST, R.REFERRING_PROVIDER, R.INTAKE, R.MANAGER, R.ADMIN}),
+    Action.PATIENT_LETTERS: frozenset({R.FRONT_DESK, R.RADIOLOGIST, R.MANAGER, R.ADMIN}),
+    Action.PORTAL_RESULTS: frozenset({R.PATIENT}),
+    Action.FOLLOWUP_READ: _STAFF | {R.REFERRING_PROVIDER},
+    Action.FOLLOWUP_MANAGE: frozenset({R.SCHEDULER, R.RADIOLOGIST, R.REFERRING_PROVIDER, R.MANAGER, R.ADMIN}),
+    Action.OUTCOMES_AUDIT: frozenset({R.RADIOLOGIST, R.MANAGER, R.ADMIN}),
+    Action.PATHOLOGY_RECORD: frozenset({R.RADIOLOGIST, R.MANAGER, R.ADMIN, R.INTEGRATION}),
+    Action.RECORDS_REQUEST: frozenset({R.PATIENT, R.FRONT_DESK, R.INTAKE, R.ADMIN}),
+    Action.RECORDS_MANAGE: frozenset({R.FRONT_DESK, R.MANAGER, R.ADMIN}),
 }
 
 
