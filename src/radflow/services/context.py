@@ -10,12 +10,14 @@ from typing import Protocol as TypingProtocol
 from radflow.config import Settings, track_targets_hours
 from radflow.domain.checklist import ChecklistRule
 from radflow.domain.clock import Clock
+from radflow.domain.distribution import ResultsPolicy
 from radflow.domain.payer_rules import Payer
 from radflow.domain.protocols import Protocol
 from radflow.domain.rads.extraction import FollowupExtractor
 from radflow.domain.reading import PacsStudies, ReportingPolicy
 from radflow.domain.study import ImageAvailability
 from radflow.services.ports import MessageGateway, RecordingGateway
+from radflow.services.results_ports import ReportPrinter
 
 
 class CatalogView(TypingProtocol):
@@ -47,6 +49,10 @@ class ServiceContext:
     extractor: FollowupExtractor | None = None
     # The exam day (issue 5): where QC asks whether a study's images reached the PACS (None: not asked).
     image_availability: ImageAvailability | None = None
+    # Distribution, patient communication and follow-up (issue 7): their deadlines, and the PDF printer of
+    # reports and letters (None: the WeasyPrint printer, which radflow.wiring.results gives the handlers).
+    results: ResultsPolicy = field(default_factory=ResultsPolicy)
+    report_printer: ReportPrinter | None = None
 
     def track_target(self, track: str) -> timedelta:
         """The configured target for a routing track (received → exam start)."""
