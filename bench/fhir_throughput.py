@@ -3,6 +3,7 @@
     .venv/bin/python bench/fhir_throughput.py [--db sqlite,postgres] [--workers 3] [--connections 32]
                                               [--seconds 15]
     .venv/bin/python bench/fhir_throughput.py --profile read|create [--db postgres] [--requests 2000]
+    .venv/bin/python bench/fhir_throughput.py --compare-paths [--db postgres,sqlite]
 
 Each run seeds a fresh database (SQLite file in a temporary directory, or a PostgreSQL schema of its
 own, dropped afterwards), starts `uvicorn --workers N` as a separate process, and drives it with `wrk`
@@ -372,6 +373,59 @@ def profile(database: str, mode: str, requests: int, *, enabled: bool = True) ->
     shutil.rmtree(work_dir, ignore_errors=True)
 
 
+def compare_service_paths(database: str, rounds: int = 3) -> None:
+    """CPU per operation and SQL statements of the FHIR paths against the general ones they replace:
+    ReadOrder vs GetOrder, ReceiveServiceRequest vs ReceiveReferral followed by GetOrder (no HTTP)."""
+    from radflow.adapters.fhir.queries import ReadOrder, ReceiveServiceRequest, register_queries
+    from radflow.adapters.fhir.service_request import referral_command
+    from radflow.bootstrap import bootstrap
+    from radflow.services.views import GetOrder
+
+    work_dir = Path(tempfile.mkdtemp(prefix="fhir-paths-"))
+    seeded = seed(database, work_dir, patients=10)
+    radflow = bootstrap()
+    register_queries(radflow.bus)
+    with radflow.uow() as uow:
+        user = uow.users.by_username("ehr")
+    assert user is not None
+    actor = user.principal("bench")
+    statements: list[str] = []
+    event.listen(radflow.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    bodies = [json.loads(body) for body in seeded.bodies]
+
+    def command(index: int) -> Any:
+        return referral_command(bodies[index % len(bodies)], actor, radflow.catalog)
+
+    def create_then_get(index: int) -> Any:
+        received = radflow.bus.handle(command(index))
+        return radflow.bus.handle(GetOrder(actor=actor, order_id=received.order_ids[0]))
+
+    def create_in_one(index: int) -> Any:
+        return radflow.bus.handle(ReceiveServiceRequest(referral=command(index)))
+
+    ids = [create_in_one(index).id for index in range(20)]
+    paths = {
+        "read: GetOrder": (lambda i: radflow.bus.handle(GetOrder(actor=actor, order_id=ids[i % 20])), 100),
+        "read: ReadOrder": (lambda i: radflow.bus.handle(ReadOrder(actor=actor, order_id=ids[i % 20])), 100),
+        "create: ReceiveReferral + GetOrder": (create_then_get, 40),
+        "create: ReceiveServiceRequest": (create_in_one, 40),
+    }
+    print(f"{database}: machine reference {reference_ms():.1f} ms CPU for sum(range(10**6))")
+    for name, (operation, count) in paths.items():
+        figures = []
+        for _ in range(rounds):
+            statements.clear()
+            started = time.process_time()
+            for index in range(count):
+                operation(index)
+            figures.append(1000 * (time.process_time() - started) / count)
+        print(f"  {name:36s} CPU ms per operation {[round(f, 1) for f in figures]}, "
+              f"SQL statements {len(statements) / count:.0f}")
+    radflow.engine.dispose()
+    drop_schema(seeded)
+    shutil.rmtree(work_dir, ignore_errors=True)
+
+
 def _package(filename: str) -> str:
     if "site-packages/" in filename:
         return filename.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
@@ -415,8 +469,14 @@ def main() -> None:
     parser.add_argument("--profile", choices=("read", "create"))
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--no-profiler", action="store_true", help="with --profile: only time the requests")
+    parser.add_argument("--compare-paths", action="store_true",
+                        help="CPU and statements of the FHIR read/create paths against GetOrder and ReceiveReferral")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
+    if args.compare_paths:
+        for database in args.db.split(","):
+            compare_service_paths(database)
+        return
     if args.profile:
         profile(args.db.split(",")[0], args.profile, args.requests, enabled=not args.no_profiler)
         return
