@@ -27,7 +27,6 @@ AREA_ROUTERS: tuple[tuple[str, str, str], ...] = (
     ("radflow.entrypoints.web.exam_day.routes", "router", ""),
     ("radflow.entrypoints.web.hl7.routes", "router", ""),
     ("radflow.entrypoints.web.reporting.routes", "router", ""),
-    ("radflow.entrypoints.web.reminders.routes", "router", ""),
 )
 
 

@@ -38,7 +38,6 @@ NAVIGATION: Final[tuple[NavItem, ...]] = (
     NavItem("Protocoling", "/protocoling", (Action.QUEUE_PROTOCOL,), lead_technologist_only=True),
     NavItem("Authorization", "/authorization", (Action.QUEUE_AUTHORIZATION,)),
     NavItem("Pipeline board", "/board", (Action.PIPELINE_BOARD,)),
-    NavItem("Reminders", "/reminders", (Action.REMINDER_BOARD,)),
     NavItem("Orders", "/orders", (Action.ORDER_READ,)),
     NavItem("Patients", "/patients", (Action.PATIENT_SEARCH,)),
     NavItem("Interfaces", "/hl7", (Action.HL7_MONITOR,)),
