@@ -216,6 +216,12 @@ class Distribution(Aggregate):
             raise ValidationError("cancelling a delivery needs a reason", field="reason")
         self._apply(E.CANCEL, at=at, by=by, note=reason)
 
+    def flag_missed_deadline(self, *, at: datetime) -> None:
+        """Its due time passed before it went out: kept on the record for the tracking screens."""
+        self.details = {**self.details, "deadline_missed_at": at.isoformat()}
+        self.log = [*self.log, {"at": at.isoformat(), "by": "system:results", "event": "deadline_missed",
+                                "from": self.state.value, "to": self.state.value, "note": ""}]
+
     def awaits_opening(self) -> bool:
         """True while an actionable delivery sits unopened in the recipient's hands."""
         return self.actionable and self.state is S.DELIVERED and self.first_opened_at is None

@@ -242,15 +242,21 @@ class FollowUp(Aggregate):
         self.log = [*self.log, {"at": at.isoformat(), "by": by, "event": event.value, "from": source.value,
                                 "to": self.state.value, "note": note}]
 
+    @property
+    def round(self) -> int:
+        """How many times the item was reopened (each reopening plans its reminders again)."""
+        return sum(1 for line in self.log if line.get("event") == FE.REOPEN.value)
+
     def was_reminded(self, to: str, days_before: int) -> bool:
-        """True when this reminder already went out."""
-        return any(r["to"] == to and r["days_before"] == days_before for r in self.reminders)
+        """True when this reminder already went out (in the current round)."""
+        return any(r["to"] == to and r["days_before"] == days_before and r.get("round", 0) == self.round
+                   for r in self.reminders)
 
     def remind(self, *, to: str, days_before: int, at: datetime, channel: str, address: str, by: str) -> None:
         """Record a reminder sent to the provider or the patient."""
         self._apply(FE.REMIND, at=at, by=by, note=f"{to} by {channel}")
         self.reminders = [*self.reminders, {"to": to, "days_before": days_before, "at": at.isoformat(),
-                                            "channel": channel, "address": address}]
+                                            "channel": channel, "address": address, "round": self.round}]
 
     def become_overdue(self, *, at: datetime, told: list[str], by: str) -> None:
         """Past due and its grace period: escalated to those told."""

@@ -38,6 +38,7 @@ from radflow.services.access import guard_order
 from radflow.services.audit import record_access
 from radflow.services.bus import Handler
 from radflow.services.context import ServiceContext
+from radflow.services.patient_release import withheld_from_patient
 from radflow.services.reading import claims_in, critical_results_in, hold_claim, reports_in
 from radflow.services.unit_of_work import UnitOfWork
 
@@ -348,6 +349,9 @@ def get_report(cmd: GetReport, uow: UnitOfWork, ctx: ServiceContext) -> ReportVi
         report = _report_of(uow, order)
         visible = _VISIBLE_TO.get(cmd.actor.role)
         if visible is not None and report.state not in visible:
+            raise NotFound(f"order {order.accession_number} has no released report yet")
+        # Patient release (services.patient_release): only a hold on this one report keeps it back.
+        if cmd.actor.role is Role.PATIENT and withheld_from_patient(uow, order.id, ctx.clock.now()):
             raise NotFound(f"order {order.accession_number} has no released report yet")
         view = ReportView(report=report, order=order, patient=uow.patients.get(order.patient_id),
                           template=load_templates().get(report.template_key),

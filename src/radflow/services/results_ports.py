@@ -181,3 +181,16 @@ def results_queries_in(uow: UnitOfWork) -> ResultsQueries:
     """The cross-area questions of this unit of work."""
     port: ResultsQueries = _port(uow, RESULTS_QUERIES)
     return port
+
+
+class FakeReportPrinter:
+    """A printer for tests and simulations: a tiny PDF-shaped text naming what it printed (no WeasyPrint)."""
+
+    def __init__(self) -> None:
+        self.printed: list[PrintableDocument] = []
+
+    def pdf(self, document: PrintableDocument) -> bytes:
+        """Keep the document; return bytes that start like a PDF and carry its words."""
+        self.printed.append(document)
+        words = " | ".join(p for _, paragraphs in document.sections for p in paragraphs)
+        return f"%PDF-1.4 fake\n{document.title}\n{words}\n%%EOF".encode()

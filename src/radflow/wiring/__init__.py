@@ -20,7 +20,7 @@ from radflow.services.memory import MemoryStore
 from radflow.services.unit_of_work import EventHandler
 
 #: Areas in the order they are composed (their modules: radflow.wiring.<name>).
-AREAS: tuple[str, ...] = ("foundation", "scheduling", "exam_day", "hl7", "reporting", "reminders")
+AREAS: tuple[str, ...] = ("foundation", "scheduling", "exam_day", "hl7", "reporting", "reminders", "results")
 
 
 @dataclass(frozen=True)
