@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import random
 import statistics
@@ -27,9 +28,10 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -178,6 +180,29 @@ def searched_orders(radflow: Radflow, count: int, rng: random.Random) -> list[tu
     return made
 
 
+def _watch_backends(radflow: Radflow) -> set[int]:
+    """The PostgreSQL backend process of every connection this process opens (filled as they open)."""
+    pids: set[int] = set()
+
+    def remember(dbapi_connection: Any, _record: Any) -> None:
+        pids.add(int(dbapi_connection.info.backend_pid))
+
+    event.listen(radflow.engine, "connect", remember)
+    return pids
+
+
+def _cpu_ms(pids: set[int]) -> float:
+    """User + system CPU milliseconds of these processes so far (Linux /proc; 0 for any gone or foreign)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def percentile(values: list[float], share: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
@@ -206,6 +231,7 @@ def main() -> None:
     settings = Settings(database_url=args.url, database_schema=schema, data_dir=Path("/tmp") / schema,
                         audit_key="bench-audit-key-" + "0" * 32)
     radflow = bootstrap(settings, clock=FakeClock(NOW))
+    backends = _watch_backends(radflow)
     try:
         began = time.perf_counter()
         if reused:
@@ -226,16 +252,21 @@ def main() -> None:
         print(f"seeded {loaded:,} appointments ({in_horizon:,} booked in the next 14 days) on {len(scanners)} "
               f"scanners in {time.perf_counter() - began:.1f} s")
         timings: dict[str, list[float]] = {}
+        cpu: list[float] = []
         offered = 0
         profiler = cProfile.Profile()
         if args.profile:
             profiler.enable()
         for number, (order_id, protocol) in enumerate(orders):
+            server_before = _cpu_ms(backends)
+            client_before = time.process_time()
             started = time.perf_counter()
             result = radflow.bus.handle(FindSlots(actor=SCHEDULER, order_id=order_id))
             elapsed = (time.perf_counter() - started) * 1000
+            spent = (time.process_time() - client_before) * 1000 + _cpu_ms(backends) - server_before
             if number >= 10:  # warm-up
                 timings.setdefault(protocol, []).append(elapsed)
+                cpu.append(spent)
                 offered += bool(result.offers)
         if args.profile:
             profiler.disable()
@@ -248,6 +279,9 @@ def main() -> None:
                   f"| {max(values):.1f} |")
         print(f"| **all** | {len(everything)} | {statistics.median(everything):.1f} | "
               f"{percentile(everything, 0.95):.1f} | {max(everything):.1f} |")
+        print(f"\nCPU per search (this process + its PostgreSQL backend), ms: p50 {statistics.median(cpu):.1f}, "
+              f"p95 {percentile(cpu, 0.95):.1f}; load average during the run: {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} cores")
     finally:
         radflow.engine.dispose()
         if not args.keep:

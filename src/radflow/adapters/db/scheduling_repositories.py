@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, cast, delete, func, insert, select, update
+from sqlalchemy import Integer, Text, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, registry
 
@@ -23,7 +23,7 @@ from radflow.domain.patient import Patient
 from radflow.domain.protocols import Modality
 from radflow.scheduling.capacity_document import read_scanner, read_site, scanner_document, site_document
 from radflow.scheduling.plans import LineStatus, PlanLine, ProposedPlan
-from radflow.services.scheduling.ports import BookedSpan, PatientBooking, PatientFacts, SheetLine
+from radflow.services.scheduling.ports import BookedSpan, PatientBooking, PatientFacts, PatientSpan, SheetLine
 
 A = st.scheduling_appointments
 
@@ -86,18 +86,21 @@ class SqlAppointments:
                        A.c.start < end, A.c.end > start))
         return [BookedSpan(*row) for row in self.session.execute(stmt)]
 
+    def patient_spans(self, patient_id: str, start: datetime, end: datetime) -> list[PatientSpan]:
+        """The patient's booked and attended exams, as epoch minutes with their protocol and contrast."""
+        rows = self.session.execute(_spans_statement(_dialect(self.session)),
+                                    {"patient": patient_id, "start": start, "end": end}).all()
+        return [PatientSpan(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), r[6] is AppointmentState.BOOKED, r[7],
+                            r[8].value if r[8] is not None else None) for r in rows]
+
     def busy_minutes(self, scanner_ids: Sequence[str], start: datetime, end: datetime, *, lane: int | None = 0,
                      ignore: str | None = None,
                      states: Sequence[AppointmentState] = (AppointmentState.BOOKED,)) -> list[tuple[str, int, int]]:
         """Booked time in epoch minutes, computed by the database (thousands of rows: no datetime objects)."""
-        stmt = (select(A.c.scanner_id, _epoch_minutes(A.c.start, self.session), _epoch_minutes(A.c.end, self.session))
-                .where(A.c.scanner_id.in_(list(scanner_ids)), A.c.state.in_([s.value for s in states]),
-                       A.c.start < end, A.c.end > start))
-        if lane is not None:
-            stmt = stmt.where(A.c.lane == lane)
-        if ignore:
-            stmt = stmt.where(A.c.id != ignore)
-        return [(row[0], int(row[1]), int(row[2])) for row in self.session.execute(stmt).all()]
+        stmt = _busy_statement(_dialect(self.session), lane is not None, ignore is not None)
+        rows = self.session.execute(stmt, {"ids": list(scanner_ids), "states": [s.value for s in states],
+                                           "start": start, "end": end, "lane": lane, "ignore": ignore}).all()
+        return [(row[0], int(row[1]), int(row[2])) for row in rows]
 
     def day_sheet(self, start: datetime, end: datetime) -> list[SheetLine]:
         """Appointments starting in [start, end) with accession, protocol and patient name."""
@@ -134,23 +137,70 @@ class SqlAppointments:
                            "search again") from error
 
 
-def _epoch_minutes(column: Any, session: Session) -> Any:
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _epoch_minutes(column: Any, dialect: str) -> Any:
     """Whole minutes since the Unix epoch of a UTC timestamp column, on either database."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return cast(func.floor(func.extract("epoch", column) / 60), Integer)
     # SQLite keeps naive UTC text; strftime('%s') reads it as UTC.
     return cast(func.strftime("%s", column), Integer) / 60
 
 
+# The slot search's statements are built once per dialect (building them is a good part of a search's
+# CPU); they take their values as bind parameters.
+@lru_cache(maxsize=8)
+def _busy_statement(dialect: str, with_lane: bool, with_ignore: bool) -> Any:
+    stmt = (select(A.c.scanner_id, _epoch_minutes(A.c.start, dialect), _epoch_minutes(A.c.end, dialect))
+            .where(A.c.scanner_id.in_(bindparam("ids", expanding=True)), A.c.state.in_(bindparam("states",
+                                                                                             expanding=True)),
+                   A.c.start < bindparam("end"), A.c.end > bindparam("start")))
+    if with_lane:
+        stmt = stmt.where(A.c.lane == bindparam("lane"))
+    if with_ignore:
+        stmt = stmt.where(A.c.id != bindparam("ignore"))
+    return stmt
+
+
+@lru_cache(maxsize=4)
+def _spans_statement(dialect: str) -> Any:
+    minutes = [_epoch_minutes(column, dialect) for column in (A.c.patient_from, A.c.start, A.c.end)]
+    return (select(A.c.order_id, A.c.scanner_id, A.c.site_id, *minutes, A.c.state, t.orders.c.protocol_code,
+                   t.orders.c.contrast)
+            .join(t.orders, t.orders.c.id == A.c.order_id)
+            .where(A.c.patient_id == bindparam("patient"), A.c.start < bindparam("end"), A.c.end > bindparam("start"),
+                   A.c.state.in_([AppointmentState.BOOKED.value, AppointmentState.ATTENDED.value])))
+
+
+_SCANNER_JSON = ("capabilities", "informative", "opening", "shifts", "reserved")
+
+
+def _as_text(table: Any, json_columns: tuple[str, ...]) -> list[Any]:
+    """The table's columns, its JSON ones read as their text (hashable, and parsed only once)."""
+    return [cast(c, Text).label(c.name) if c.name in json_columns else c for c in table.c]
+
+
 @lru_cache(maxsize=512)
-def _scanner_from_json(document: str) -> Scanner:
+def _scanner_of(row: tuple[tuple[str, Any], ...]) -> Scanner:
     # Memoized on the row's whole content: an edited scanner is a new key, so no process ever
     # sees a stale calendar (DESIGN §4); parsing dozens of periods per search is what it saves.
-    return read_scanner(json.loads(document))
+    document = {k: json.loads(v) if k in _SCANNER_JSON and isinstance(v, str) else v for k, v in row}
+    return read_scanner(document)
+
+
+@lru_cache(maxsize=128)
+def _site_of(row: tuple[tuple[str, Any], ...]) -> Site:
+    return read_site({k: json.loads(v) if k == "supervision" and isinstance(v, str) else v for k, v in row})
 
 
 def _scanner(row: Any) -> Scanner:
-    return _scanner_from_json(json.dumps(dict(row), sort_keys=True, default=str))
+    return _scanner_of(tuple(row.items()))
+
+
+def _site(row: Any) -> Site:
+    return _site_of(tuple(row.items()))
 
 
 class SqlCapacity:
@@ -161,28 +211,28 @@ class SqlCapacity:
 
     def sites(self) -> list[Site]:
         """Every site, by id."""
-        rows = self.session.execute(select(st.scheduling_sites).order_by(st.scheduling_sites.c.id)).mappings()
-        return [read_site(dict(row)) for row in rows]
+        stmt = select(*_as_text(st.scheduling_sites, ("supervision",))).order_by(st.scheduling_sites.c.id)
+        return [_site(row) for row in self.session.execute(stmt).mappings()]
 
     def scanners(self, modalities: Collection[Modality] = ()) -> list[Scanner]:
         """Every scanner (of these modalities, when given), by id."""
-        stmt = select(st.scheduling_scanners).order_by(st.scheduling_scanners.c.id)
+        stmt = select(*_as_text(st.scheduling_scanners, _SCANNER_JSON)).order_by(st.scheduling_scanners.c.id)
         if modalities:
             stmt = stmt.where(st.scheduling_scanners.c.modality.in_([m.value for m in modalities]))
         return [_scanner(row) for row in self.session.execute(stmt).mappings()]
 
     def site(self, site_id: str) -> Site:
         """One site."""
-        row = self.session.execute(select(st.scheduling_sites).where(st.scheduling_sites.c.id == site_id)
-                                   ).mappings().first()
+        row = self.session.execute(select(*_as_text(st.scheduling_sites, ("supervision",)))
+                                   .where(st.scheduling_sites.c.id == site_id)).mappings().first()
         if row is None:
             raise NotFound(f"site '{site_id}' not found", field="site_id")
-        return read_site(dict(row))
+        return _site(row)
 
     def scanner(self, scanner_id: str) -> Scanner:
         """One scanner."""
-        row = self.session.execute(select(st.scheduling_scanners).where(st.scheduling_scanners.c.id == scanner_id)
-                                   ).mappings().first()
+        row = self.session.execute(select(*_as_text(st.scheduling_scanners, _SCANNER_JSON))
+                                   .where(st.scheduling_scanners.c.id == scanner_id)).mappings().first()
         if row is None:
             raise NotFound(f"scanner '{scanner_id}' not found", field="scanner_id")
         return _scanner(row)
@@ -227,6 +277,9 @@ class SqlCapacity:
                        scanner_id=row["scanner_id"], reason=row["reason"])
 
 
+_ORDER_ROW = select(t.orders).where(t.orders.c.id == bindparam("id"))
+
+
 class SqlBacklog:
     """The backlog of orders ready to schedule, and proposed plans."""
 
@@ -251,6 +304,14 @@ class SqlBacklog:
         row = self.session.execute(select(t.patients.c.birth_date, t.patients.c.preferred_language)
                                    .where(t.patients.c.id == patient_id)).first()
         return PatientFacts(row[0], row[1]) if row else None
+
+    def order_snapshot(self, order_id: str) -> Order:
+        """A detached copy of the order's row (no timeline): cheaper than the aggregate for reading."""
+        row = self.session.execute(_ORDER_ROW, {"id": order_id}).mappings().first()
+        if row is None:
+            raise NotFound(f"order '{order_id}' not found")
+        fields = Order.__dataclass_fields__
+        return Order(**{k: v for k, v in row.items() if k in fields}, transitions=[])
 
     def received_since(self, start: datetime) -> list[tuple[datetime, str, str | None]]:
         """(received at, protocol, contrast) of the orders received since `start`."""

@@ -6,6 +6,7 @@ service tests see the same conflicts as integration tests.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from itertools import combinations
@@ -19,7 +20,7 @@ from radflow.domain.patient import Patient
 from radflow.domain.protocols import Modality
 from radflow.scheduling.plans import PlanLine, ProposedPlan
 from radflow.services.memory import MemoryStore
-from radflow.services.scheduling.ports import BookedSpan, PatientBooking, PatientFacts, SheetLine
+from radflow.services.scheduling.ports import BookedSpan, PatientBooking, PatientFacts, PatientSpan, SheetLine
 
 _LIVE = AppointmentState.BOOKED
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -72,6 +73,13 @@ class MemoryAppointments:
         wanted = set(scanner_ids)
         return [BookedSpan(a.id, a.scanner_id, a.lane, a.start, a.end) for a in self.rows.values()
                 if a.scanner_id in wanted and a.state is _LIVE and a.start < end and a.end > start]
+
+    def patient_spans(self, patient_id: str, start: datetime, end: datetime) -> list[PatientSpan]:
+        """The patient's booked and attended exams, as epoch minutes."""
+        return [PatientSpan(b.appointment.order_id, b.appointment.scanner_id, b.appointment.site_id,
+                            _epoch_minute(b.appointment.patient_from), _epoch_minute(b.appointment.start),
+                            _epoch_minute(b.appointment.end), b.appointment.state is _LIVE, b.protocol_code, b.contrast)
+                for b in self.for_patient(patient_id, start, end)]
 
     def busy_minutes(self, scanner_ids: Sequence[str], start: datetime, end: datetime, *, lane: int | None = 0,
                      ignore: str | None = None,
@@ -187,6 +195,12 @@ class MemoryBacklog:
         """Birth date and preferred language."""
         patient = self.patient_rows.get(patient_id)
         return PatientFacts(patient.birth_date, patient.preferred_language) if patient else None
+
+    def order_snapshot(self, order_id: str) -> Order:
+        """A copy of the order (changes to it are not saved)."""
+        if order_id not in self.orders:
+            raise NotFound(f"order '{order_id}' not found")
+        return copy.deepcopy(self.orders[order_id])
 
     def received_since(self, start: datetime) -> list[tuple[datetime, str, str | None]]:
         """(received at, protocol, contrast) of the orders received since `start`."""

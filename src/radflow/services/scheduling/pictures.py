@@ -122,13 +122,13 @@ def capacity_picture(uow: UnitOfWork, ctx: ServiceContext, line: Timeline, modal
 def patient_exams(uow: UnitOfWork, ctx: ServiceContext, line: Timeline, patient_id: str,
                   *, ignore_orders: Sequence[str] = ()) -> tuple[PatientExam, ...]:
     """The patient's booked and attended exams near the window (for overlap and sequencing)."""
-    found = appointments(uow).for_patient(patient_id, line.origin - SEQUENCING_REACH, line.end + SEQUENCING_REACH)
+    shift = line.minute(EPOCH)
+    spans = appointments(uow).patient_spans(patient_id, line.origin - SEQUENCING_REACH, line.end + SEQUENCING_REACH)
     return tuple(
-        PatientExam(order_id=b.appointment.order_id, scanner_id=b.appointment.scanner_id,
-                    site_id=b.appointment.site_id, patient_from=line.minute(b.appointment.patient_from),
-                    start=line.minute(b.appointment.start), end=line.minute_up(b.appointment.end),
-                    kind=kind_of(ctx, b.protocol_code, b.contrast), done=not b.appointment.holds_capacity)
-        for b in found if b.appointment.order_id not in ignore_orders
+        PatientExam(order_id=s.order_id, scanner_id=s.scanner_id, site_id=s.site_id,
+                    patient_from=s.patient_from + shift, start=s.start + shift, end=s.end + shift,
+                    kind=kind_of(ctx, s.protocol_code, s.contrast), done=not s.booked)
+        for s in spans if s.order_id not in ignore_orders
     )
 
 

@@ -46,6 +46,21 @@ class PatientFacts:
 
 
 @dataclass(frozen=True)
+class PatientSpan:
+    """One of a patient's booked or attended exams as the slot search reads it (epoch minutes)."""
+
+    order_id: str
+    scanner_id: str
+    site_id: str
+    patient_from: int
+    start: int
+    end: int
+    booked: bool  # False: attended already (sequencing still counts it, overlap does not)
+    protocol_code: str
+    contrast: str | None
+
+
+@dataclass(frozen=True)
 class SheetLine:
     """One line of a day's schedule: the appointment and what the room needs to know of it."""
 
@@ -89,6 +104,10 @@ class AppointmentRepository(Protocol):
 
     def booked_on(self, scanner_ids: Sequence[str], start: datetime, end: datetime) -> list[BookedSpan]:
         """Booked appointments on these scanners overlapping [start, end) (every lane)."""
+        ...
+
+    def patient_spans(self, patient_id: str, start: datetime, end: datetime) -> list[PatientSpan]:
+        """The patient's booked and attended exams touching [start, end), as plain values (the search's path)."""
         ...
 
     def busy_minutes(self, scanner_ids: Sequence[str], start: datetime, end: datetime, *, lane: int | None = 0,
@@ -166,6 +185,10 @@ class BacklogRepository(Protocol):
 
     def patient_facts(self, patient_id: str) -> PatientFacts | None:
         """What the slot length needs of a patient: birth date and preferred language."""
+        ...
+
+    def order_snapshot(self, order_id: str) -> Order:
+        """A read-only copy of the order without its timeline (NotFound names it); changes to it are not saved."""
         ...
 
     def received_since(self, start: datetime) -> list[tuple[datetime, str, str | None]]:

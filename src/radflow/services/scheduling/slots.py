@@ -28,6 +28,7 @@ from radflow.services.scheduling.pictures import (
     patient_picture,
     search_line,
 )
+from radflow.services.scheduling.ports import backlog
 from radflow.services.unit_of_work import UnitOfWork
 
 #: States in which an order may be offered slots (a scheduled order: to reschedule it).
@@ -125,7 +126,7 @@ def find_order_slots(cmd: FindSlots, uow: UnitOfWork, ctx: ServiceContext) -> Sl
     if not 1 <= cmd.limit <= 50:
         raise ValidationError("ask for 1 to 50 options", field="limit")
     with uow:
-        order = uow.orders.get(cmd.order_id)
+        order = backlog(uow).order_snapshot(cmd.order_id)  # read only: the search changes no order
         guard_order(cmd.actor, Action.SCHEDULE_SEARCH, order)
         _searchable(order)
         facts = patient_facts(uow, order.patient_id)
