@@ -83,6 +83,7 @@ class _Part:
         self.orders = orders
         self.grid = problem.grid
         self.buckets = math.ceil(problem.horizon_end / problem.grid) + 1
+        self.day_buckets = max(1, 1440 // problem.grid)
         self.lp = pywraplp.Solver.CreateSolver("GLOP")
         self.order_row = {o: self.lp.Constraint(0, 1) for o in orders}
         self.scanner_rows: dict[tuple[int, int], pywraplp.Constraint] = {}
@@ -92,6 +93,7 @@ class _Part:
             o for o in orders if sum(1 for other in problem.patient_orders[problem.patient[o]] if other in in_part) > 1
         }
         self.columns: set[tuple[int, int, int]] = set()
+        self.column_vars: list[tuple[tuple[int, int, int], pywraplp.Variable]] = []
         self.objective = self.lp.Objective()
         self.objective.SetMaximization()
         self._masks: dict[tuple[int, int, bool], np.ndarray] = {}
@@ -131,7 +133,7 @@ class _Part:
         mask = self._masks.get(key)
         if mask is None:
             mask = np.zeros(self.buckets, dtype=bool)
-            for lo, hi in self.problem._base(s, key[1], key[2]):
+            for lo, hi in self.problem.base_ranges(s, key[1], key[2]):
                 mask[self._bucket(lo) : self._bucket(hi) + 1] = True
             self._masks[key] = mask
         return mask
@@ -144,6 +146,7 @@ class _Part:
         problem = self.problem
         on_time = t <= problem.last_on_time_start(o)
         x = self.lp.NumVar(0, self.lp.infinity(), "")  # <= 1 comes from the order row, so its dual prices it
+        self.column_vars.append(((o, s, t), x))
         self.objective.SetCoefficient(x, problem.weight[o] if on_time else 0)
         self.order_row[o].SetCoefficient(x, 1)
         first = self._bucket(t)
@@ -166,35 +169,56 @@ class _Part:
             raise RuntimeError(f"the restricted LP did not solve (status {status})")
         return float(self.objective.Value())
 
-    def price(self, per_order: int = 2) -> tuple[list[tuple[int, int, int]], float]:
-        """Columns with positive reduced cost, and sum over orders of the best positive reduced cost."""
-        problem = self.problem
-        dual_scanner = {s: np.zeros(self.buckets + 64) for s in self.scanners}
+    def duals(self) -> Duals:
+        """The restricted master's optimal duals."""
+        scanner = {s: np.zeros(self.buckets + 64) for s in self.scanners}
         for (s, b), row in self.scanner_rows.items():
-            dual_scanner[s][b] = row.dual_value()
-        prefix = {s: np.concatenate(([0.0], np.cumsum(d))) for s, d in dual_scanner.items()}
-        dual_patient: dict[int, np.ndarray] = {}
+            scanner[s][b] = row.dual_value()
+        patient: dict[int, np.ndarray] = {}
         for (p, b), row in self.patient_rows.items():
             value = row.dual_value()
             if value > EPSILON:
-                dual_patient.setdefault(p, np.zeros(self.buckets + 64))[b] = value
-        patient_prefix = {p: np.concatenate(([0.0], np.cumsum(d))) for p, d in dual_patient.items()}
+                patient.setdefault(p, np.zeros(self.buckets + 64))[b] = value
+        order = {o: self.order_row[o].dual_value() for o in self.windows}
+        return Duals(scanner, patient, order)
+
+    def _cost(self, duals: Duals, prefix: dict[int, np.ndarray], o: int, s: int, b: int) -> float:
+        k = self._span(o)
+        cost = float(prefix[s][b + k] - prefix[s][b])
+        if o in self.shared_patient and self.problem.patient[o] in duals.patient:
+            cost += float(duals.patient[self.problem.patient[o]][b : b + k].sum())
+        return cost
+
+    def price(self, duals: Duals, per_order: int = 2) -> tuple[list[tuple[int, int, int, float]], float]:
+        """Columns with positive reduced cost under `duals` (with that cost), and the Lagrangian bound there.
+
+        Lagrangian bound (a valid upper bound for any duals >= 0 on the capacity rows): the sum of
+        those duals, plus each free order's best max(0, w - covered duals), plus each fixed booking's
+        w - covered duals.
+        """
+        problem = self.problem
+        prefix = {s: np.concatenate(([0.0], np.cumsum(d))) for s, d in duals.scanner.items()}
+        patient_prefix = {p: np.concatenate(([0.0], np.cumsum(d))) for p, d in duals.patient.items()}
+        bound = sum(float(d.sum()) for d in duals.scanner.values())
+        bound += sum(float(d.sum()) for d in duals.patient.values())
+        for o, (s, t) in problem.fixed.items():
+            if o in self.order_row:
+                b = self._bucket(t)
+                bound += problem.weight[o] * (t <= problem.last_on_time_start(o)) - self._cost(duals, prefix, o, s, b)
         window_cost: dict[tuple[int, int], np.ndarray] = {}
-        new: list[tuple[int, int, int]] = []
-        farley = 0.0
+        new: list[tuple[int, int, int, float]] = []
         for o, windows in self.windows.items():
             k = self._span(o)
-            base = problem.weight[o] - self.order_row[o].dual_value()
-            if base <= EPSILON:
-                continue
+            weight = problem.weight[o]
+            order_dual = duals.order.get(o, 0.0)
             options: list[tuple[float, int, int]] = []
             extra = patient_prefix.get(problem.patient[o]) if o in self.shared_patient else None
+            best = 0.0
             for s in problem.eligible[o]:
                 if (s, k) not in window_cost:
                     window_cost[(s, k)] = prefix[s][k : k + self.buckets] - prefix[s][: self.buckets]
                 cost = window_cost[(s, k)]
                 mask = self._base_mask(s, o)
-                best_value, best_b = math.inf, -1
                 for ws, lo, hi in windows:
                     if ws != s:
                         continue
@@ -202,16 +226,48 @@ class _Part:
                     if extra is not None:
                         segment = segment + (extra[lo + k : hi + 1 + k] - extra[lo : hi + 1])
                     j = int(np.argmin(segment))
-                    if segment[j] < best_value:
-                        best_value, best_b = float(segment[j]), lo + j
-                if best_b >= 0 and base - best_value > EPSILON:
-                    options.append((base - best_value, s, best_b))
-            if options:
-                options.sort(reverse=True)
-                farley += options[0][0]
-                for _, s, b in options[:per_order]:
-                    new.append((o, s, problem.origin + b * self.grid))
-        return new, farley
+                    value = weight - float(segment[j])
+                    best = max(best, value)
+                    if value - order_dual > EPSILON:
+                        options.append((value - order_dual, s, lo + j))
+            bound += best
+            options.sort(reverse=True)
+            new += [(o, s, problem.origin + b * self.grid, rc) for rc, s, b in options[:per_order]]
+        return new, bound
+
+    def positive_under(
+        self, duals: Duals, columns: list[tuple[int, int, int, float]]
+    ) -> list[tuple[int, int, int, float]]:
+        """The columns whose reduced cost under `duals` (order duals included) is positive."""
+        prefix = {s: np.concatenate(([0.0], np.cumsum(d))) for s, d in duals.scanner.items()}
+        weight, order = self.problem.weight, duals.order
+        return [
+            c
+            for c in columns
+            if weight[c[0]] - order.get(c[0], 0.0) - self._cost(duals, prefix, c[0], c[1], self._bucket(c[2])) > EPSILON
+        ]
+
+
+@dataclass
+class Duals:
+    """Dual values: per scanner and per patient an array over buckets, per order a number."""
+
+    scanner: dict[int, np.ndarray]
+    patient: dict[int, np.ndarray]
+    order: dict[int, float]
+
+    def toward(self, other: Duals, share: float) -> Duals:
+        """share * self + (1 - share) * other (Wentges smoothing around a stability centre)."""
+        patients = set(self.patient) | set(other.patient)
+        zero = np.zeros(len(next(iter(self.scanner.values()))) if self.scanner else 0)
+        return Duals(
+            {s: share * self.scanner[s] + (1 - share) * other.scanner[s] for s in self.scanner},
+            {p: share * self.patient.get(p, zero) + (1 - share) * other.patient.get(p, zero) for p in patients},
+            {o: share * self.order.get(o, 0.0) + (1 - share) * other.order.get(o, 0.0) for o in self.order},
+        )
+
+
+SMOOTHING = 0.7
 
 
 def time_indexed_bound(
@@ -233,16 +289,29 @@ def time_indexed_bound(
         share = (time_limit - (time.monotonic() - began)) / (len(parts) - index)
         part_began = time.monotonic()
         best_upper = math.inf
+        centre: Duals | None = None
         while True:
+            tick = time.monotonic()
             value = part.solve()
+            lp_seconds = time.monotonic() - tick
             rounds += 1
-            new, farley = part.price()
-            new = [c for c in new if c not in part.columns]  # a column already in is priced at 0
-            best_upper = min(best_upper, value + farley)
+            current = part.duals()
+            # Price at duals smoothed toward the best-bound centre (Wentges); when that finds nothing
+            # the current duals would price positive, price at the current duals themselves.
+            smoothed = centre.toward(current, SMOOTHING) if centre is not None else current
+            new, upper = part.price(smoothed)
+            if upper < best_upper:
+                best_upper, centre = upper, smoothed
+            new = part.positive_under(current, [c for c in new if c[:3] not in part.columns])
+            if not new and smoothed is not current:
+                new, upper = part.price(current)
+                if upper < best_upper:
+                    best_upper, centre = upper, current
+                new = [c for c in new if c[:3] not in part.columns]
             if verbose:
                 print(
                     f"  part {index} ({len(part.orders)} orders): round {rounds} lp={value:.2f} "
-                    f"upper={best_upper:.2f} columns={len(part.columns)} +{len(new)}",
+                    f"upper={best_upper:.2f} columns={len(part.columns)} +{len(new)} lp {lp_seconds:.1f}s",
                     file=sys.stderr,
                 )
             if not new or best_upper - value < 1e-6:
@@ -251,9 +320,9 @@ def time_indexed_bound(
                 converged = False
                 break
             for column in new:
-                part.add_column(*column)
+                part.add_column(*column[:3])
         total_lp += value
-        total_value += min(best_upper, value) if not new else best_upper
+        total_value += value if not new else best_upper
     return BoundResult(
         value=total_value,
         lp_value=total_lp,

@@ -21,6 +21,7 @@ from radflow.scheduling.optimizer.problem import SchedulingProblem
 from radflow.scheduling.optimizer.schedule import Schedule
 from radflow.scheduling.optimizer.scoring import ScheduleQuality, measure
 from radflow.scheduling.optimizer.snapshot import Plan, Snapshot
+from radflow.scheduling.optimizer.visits import consolidate_visits
 
 SOLVER_NAME = "radflow-optimizer 1"
 
@@ -51,10 +52,13 @@ def _notes(quality: ScheduleQuality, extra: dict[str, object] | None = None) -> 
     return {"on_time_score": quality.on_time_score, "scheduled": quality.scheduled, **(extra or {})}
 
 
-def _start(problem: SchedulingProblem, reference: Schedule, quality: ScheduleQuality) -> Schedule:
-    """The best starting schedule among greedy and the deadline-first constructions."""
+def _start(problem: SchedulingProblem, reference: Schedule, quality: ScheduleQuality, deadline: Deadline) -> Schedule:
+    """The best starting schedule among greedy and the deadline-first constructions tried in the first tenth."""
     best, best_quality = reference, quality
+    share = deadline.elapsed() + 0.1 * deadline.remaining()
     for key in constructive_keys(problem):
+        if deadline.elapsed() > share:
+            break
         candidate = deadline_first(problem, key)
         candidate_quality = measure(candidate)
         if candidate_quality.keeps_priorities_of(quality) and candidate_quality.ranking() > best_quality.ranking():
@@ -84,10 +88,13 @@ def solve_schedule(
         return greedy_plan
     report: Callable[[float, str], None] = progress or (lambda _elapsed, _message: None)
     report(deadline.elapsed(), f"greedy {reference_quality.on_time_score}")
-    schedule = _start(problem, reference, reference_quality)
-    search = NeighbourhoodSearch(schedule, reference_quality, deadline, workers)
+    schedule = _start(problem, reference, reference_quality, deadline)
+    # the search stops early enough to leave time for fewer visit days and the final checks
+    reserve = 0.5 + 0.03 * deadline.remaining() + problem.n_orders / 20_000
+    search = NeighbourhoodSearch(schedule, reference_quality, Deadline(clock, deadline.remaining() - reserve), workers)
     report(deadline.elapsed(), f"start {search.quality.on_time_score}")
     log = search.run(progress)
+    consolidate_visits(schedule, deadline)
     quality = measure(schedule)
     plan = schedule.to_plan(
         Policy.OPTIMIZE.value,

@@ -12,22 +12,27 @@ sweeps, until the time is up or a whole sweep finds nothing.
 from __future__ import annotations
 
 import os
+import random
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from radflow.scheduling.optimizer.budget import Deadline
 from radflow.scheduling.optimizer.problem import SchedulingProblem
+from radflow.scheduling.optimizer.repack import dispatch
 from radflow.scheduling.optimizer.schedule import UNASSIGNED, Schedule
-from radflow.scheduling.optimizer.scoring import ScheduleQuality, measure
+from radflow.scheduling.optimizer.scoring import ScheduleQuality, measure, measure_part
 from radflow.scheduling.optimizer.window_model import DAY, Neighbourhood, WindowModel
 
 DEBUG = bool(os.environ.get("RADFLOW_OPTIMIZER_DEBUG"))
 type Progress = Callable[[float, str], None]
 
-TARGET_EXAMS = 110  # exams per neighbourhood: CP-SAT proves most of these optimal in a second
-MAX_EXTRA = 140  # candidates from outside the neighbourhood (late, unbooked, movable)
-SUBPROBLEM_SECONDS = 2.0
+TARGET_EXAMS = 40  # exams a neighbourhood has room for: small enough for CP-SAT to improve in well under a second
+MAX_EXTRA = 50  # candidates from outside the neighbourhood (late or unbooked orders)
+GROUP_SIZE = 4  # scanners per neighbourhood
+BLOCK = 360  # neighbourhoods begin and end on 6-hour marks
+SUBPROBLEM_SECONDS = 0.5
+REPACK_ATTEMPTS = 3
 
 
 @dataclass
@@ -48,21 +53,38 @@ def departments(problem: SchedulingProblem, *, across_sites: bool) -> list[list[
     return list(groups.values())
 
 
-def _exams_per_day(problem: SchedulingProblem, group: list[int], mean_minutes: float) -> float:
-    days = max(1, problem.horizon_end // DAY)
-    open_minutes = sum(b - a for s in group for a, b in problem.usable[s])
-    return open_minutes / days / max(1.0, mean_minutes)
+def scanner_groups(problem: SchedulingProblem, sweep: int, rng: random.Random) -> list[list[int]]:
+    """Small groups of interchangeable scanners; the pairing changes from sweep to sweep."""
+    out: list[list[int]] = []
+    for department in departments(problem, across_sites=sweep % 3 == 2):
+        members = list(department)
+        if sweep:
+            rng.shuffle(members)
+        out += [members[k : k + GROUP_SIZE] for k in range(0, len(members), GROUP_SIZE)]
+    return out
 
 
-def _windows(problem: SchedulingProblem, group: list[int], offset: float) -> list[tuple[int, int]]:
-    """Day-aligned spans of the horizon, each holding about TARGET_EXAMS exams of the group."""
-    orders = [o for o in range(problem.n_orders) if set(problem.eligible[o]) & set(group)]
-    mean = sum(problem.duration[o] for o in orders) / len(orders) if orders else 30.0
-    per_day = _exams_per_day(problem, group, mean)
-    span = max(1, min(5, round(TARGET_EXAMS / max(per_day, 1.0))))
-    days = max(1, -(-problem.horizon_end // DAY))
-    first = -int(offset * span)
-    return [(max(0, d) * DAY, min(days, d + span) * DAY) for d in range(first, days, span) if d + span > 0]
+def time_windows(
+    problem: SchedulingProblem, group: list[int], exam_minutes: float, offset: float
+) -> list[tuple[int, int]]:
+    """Spans of the horizon cut at 6-hour marks, each with room for about TARGET_EXAMS exams of the group."""
+    blocks = -(-problem.horizon_end // BLOCK)
+    room = [0] * blocks
+    for s in group:
+        for a, b in problem.usable[s]:
+            for k in range(a // BLOCK, (b - 1) // BLOCK + 1):
+                room[k] += min(b, (k + 1) * BLOCK) - max(a, k * BLOCK)
+    target = TARGET_EXAMS * exam_minutes
+    windows: list[tuple[int, int]] = []
+    begin, filled = 0, offset * target
+    for k in range(blocks):
+        filled += room[k]
+        if filled >= target:
+            windows.append((begin, (k + 1) * BLOCK))
+            begin, filled = (k + 1) * BLOCK, 0.0
+    if begin < problem.horizon_end:
+        windows.append((begin, problem.horizon_end))
+    return [w for w in windows if any(room[k] for k in range(w[0] // BLOCK, -(-w[1] // BLOCK)))]
 
 
 class NeighbourhoodSearch:
@@ -76,6 +98,7 @@ class NeighbourhoodSearch:
         self.workers = workers
         self.quality = measure(schedule)
         self.log = SearchLog()
+        self.rng = random.Random(0)
         self.orders_of_scanner: list[list[int]] = [[] for _ in self.problem.scanner_ids]
         for o in range(self.problem.n_orders):
             if o not in self.problem.fixed:
@@ -84,11 +107,17 @@ class NeighbourhoodSearch:
 
     # ------------------------------------------------------------------ neighbourhoods
 
+    def _exam_minutes(self, group: list[int]) -> float:
+        """Mean exam length of the orders the group's scanners can take."""
+        orders = {o for s in group for o in self.orders_of_scanner[s]}
+        return sum(self.problem.duration[o] for o in orders) / len(orders) if orders else 30.0
+
     def _plan(self, sweep: int) -> Iterator[tuple[list[int], int, int]]:
-        across = sweep % 3 == 2
         offset = 0.5 if sweep % 2 else 0.0
         spans = [
-            (g, w) for g in departments(self.problem, across_sites=across) for w in _windows(self.problem, g, offset)
+            (group, window)
+            for group in scanner_groups(self.problem, sweep, self.rng)
+            for window in time_windows(self.problem, group, self._exam_minutes(group), offset)
         ]
         spans.sort(key=lambda item: (item[1][0], item[0][0]))
         for group, (begin, end) in spans:
@@ -98,7 +127,7 @@ class NeighbourhoodSearch:
         problem, schedule = self.problem, self.schedule
         inside = [o for s in group for o in schedule.scanner_exams_between(s, begin, end) if o not in problem.fixed]
         inside_set = set(inside)
-        improvers: list[tuple[int, int, int]] = []
+        improvers: list[tuple[int, int, int, float, int]] = []
         fillers: list[int] = []
         seen: set[int] = set()
         for s in group:
@@ -115,7 +144,10 @@ class NeighbourhoodSearch:
                     for t in problem.eligible[o]
                     if t in group
                 ):
-                    improvers.append((-problem.weight[o], problem.due[o], o))
+                    # heaviest first; then those due before the neighbourhood ends, soonest first; then
+                    # those with least room elsewhere, and a random tie-break so sweeps try others
+                    due = max(problem.due[o], end) // DAY
+                    improvers.append((-problem.weight[o], due, problem.on_time_room(o), self.rng.random(), o))
                 elif (
                     not schedule.is_assigned(o)
                     and len(fillers) < 20
@@ -123,7 +155,7 @@ class NeighbourhoodSearch:
                 ):
                     fillers.append(o)
         improvers.sort()
-        extra = [o for _, _, o in improvers[: max(MAX_EXTRA // 2, MAX_EXTRA - len(fillers))]] + fillers
+        extra = [o for *_, o in improvers[: max(MAX_EXTRA // 2, MAX_EXTRA - len(fillers))]] + fillers
         candidates = inside + extra
         floors = self._floors(candidates)
         return Neighbourhood(group, begin, end, candidates, floors)
@@ -175,28 +207,19 @@ class NeighbourhoodSearch:
             return False
         return quality.ranking() > self.quality.ranking()
 
-    def try_neighbourhood(self, hood: Neighbourhood, seconds: float, seed: int) -> bool:
-        """Re-solve one neighbourhood; keep the answer if the schedule gets better."""
-        model = WindowModel(self.schedule, hood)
-        answer = model.solve(seconds, self.workers, seed)
-        self.log.neighbourhoods += 1
-        if DEBUG:
-            names = [self.problem.scanner_ids[s] for s in hood.scanners][:3]
-            print(
-                f"hood {names} {hood.begin // DAY}-{hood.end // DAY} "
-                f"cands={len(hood.candidates)} opts={sum(len(v) for v in model.options.values())} {answer.status} "
-                f"{answer.wall:.2f}s",
-                file=sys.stderr,
-            )
+    def _keep_if_better(self, placements: dict[int, tuple[int, int] | None]) -> bool:
+        """Apply new places; keep them if every moved exam checks out and the schedule gets better."""
+        schedule = self.schedule
         changed = {
             o: p
-            for o, p in answer.placements.items()
-            if p != ((self.schedule.scanner_of[o], self.schedule.start_of[o]) if self.schedule.is_assigned(o) else None)
+            for o, p in placements.items()
+            if p != ((schedule.scanner_of[o], schedule.start_of[o]) if schedule.is_assigned(o) else None)
         }
         if not changed:
             return False
+        before = measure_part(schedule, changed)
         undo = self._apply(changed)
-        quality = measure(self.schedule)
+        quality = self.quality.changed_by(before, measure_part(schedule, changed))
         if self._sound(changed) and self._better(quality):
             self.quality = quality
             self.log.improved += 1
@@ -204,11 +227,39 @@ class NeighbourhoodSearch:
         self._undo(undo)
         return False
 
+    def try_neighbourhood(self, hood: Neighbourhood, seconds: float, seed: int) -> bool:
+        """Re-book one neighbourhood tightly, then re-solve it with CP-SAT; keep what improves."""
+        improved = False
+        for attempt in range(REPACK_ATTEMPTS):
+            if self._keep_if_better(dispatch(self.schedule, hood, self.rng, noise=0.5 * attempt)):
+                improved = True
+        if improved:
+            hood.min_on_time_by_rank = self._floors(hood.candidates)
+        if seconds <= 0.05:
+            return improved
+        model = WindowModel(self.schedule, hood)
+        answer = model.solve(seconds, self.workers, seed)
+        self.log.neighbourhoods += 1
+        if DEBUG:
+            names = [self.problem.scanner_ids[s] for s in hood.scanners][:3]
+            print(
+                f"hood {names} {hood.begin / DAY:.2f}-{hood.end / DAY:.2f} repack={improved} "
+                f"cands={len(hood.candidates)} opts={sum(len(v) for v in model.options.values())} {answer.status} "
+                f"{answer.wall:.2f}s",
+                file=sys.stderr,
+            )
+        return self._keep_if_better(answer.placements) or improved
+
     def run(self, progress: Progress | None = None) -> SearchLog:
-        """Sweep neighbourhoods until the deadline, or until a full sweep improves nothing."""
+        """Sweep neighbourhoods until the deadline, or until sweeps stop improving.
+
+        First sweeps only re-book by dispatching (fast); once a sweep finds nothing more, CP-SAT
+        joins in on every neighbourhood; two CP-SAT sweeps without a gain end the search.
+        """
         idle_sweeps = 0
         sweep = 0
-        while not self.deadline.expired() and idle_sweeps < 3:
+        with_solver = False
+        while not self.deadline.expired() and idle_sweeps < 2:
             improved_before = self.log.improved
             for group, begin, end in self._plan(sweep):
                 if self.deadline.remaining() < 0.3:
@@ -216,11 +267,16 @@ class NeighbourhoodSearch:
                 hood = self._candidates(group, begin, end)
                 if not hood.candidates:
                     continue
-                seconds = min(SUBPROBLEM_SECONDS, self.deadline.remaining() - 0.2)
+                seconds = min(SUBPROBLEM_SECONDS, self.deadline.remaining() - 0.2) if with_solver else 0.0
                 self.try_neighbourhood(hood, seconds, seed=self.log.neighbourhoods)
                 if progress is not None:
                     progress(self.deadline.elapsed(), f"score {self.quality.on_time_score}")
             sweep += 1
             self.log.sweeps = sweep
-            idle_sweeps = idle_sweeps + 1 if self.log.improved == improved_before else 0
+            if self.log.improved > improved_before:
+                idle_sweeps = 0
+            elif with_solver:
+                idle_sweeps += 1
+            else:
+                with_solver = True
         return self.log

@@ -103,10 +103,22 @@ def deadline_first(problem: SchedulingProblem, key: OrderKey | None = None) -> S
 
 
 def constructive_keys(problem: SchedulingProblem) -> list[OrderKey]:
-    """Orderings worth trying for `deadline_first`: by priority then due, by due, by value per minute."""
+    """Orderings worth trying for `deadline_first`, the most useful first.
+
+    By priority, due day, then least room (an order that fits in few places goes before one that
+    fits anywhere: evening-only patients are not crowded out by patients who could come any
+    time); by priority and room; by priority then due (earliest deadline first); stat first then
+    due; by priority, shortest first.
+    """
+    end = problem.horizon_end
+
+    def due_day(o: int) -> int:
+        return min(problem.due[o], end) // 1440
+
     return [
+        lambda o: (problem.rank[o], due_day(o), problem.on_time_room(o), o),
+        lambda o: (problem.rank[o], problem.on_time_room(o), o),
         lambda o: (problem.rank[o], problem.due[o], o),
         lambda o: (problem.rank[o] != 0, problem.due[o], o),
         lambda o: (problem.rank[o], problem.duration[o], problem.due[o], o),
-        lambda o: (-problem.weight[o] / problem.duration[o], problem.due[o], o),
     ]

@@ -9,7 +9,7 @@ what other exams occupy: the scanner (rule 8) and the patient (rule 9).
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -51,6 +51,7 @@ class SchedulingProblem:
         self.site_names = sites
         self.scanner_site = [sites.index(s.site) for s in snapshot.scanners]
         self.usable = [s.usable for s in snapshot.scanners]
+        self._period_starts = [[a for a, _ in s.usable] for s in snapshot.scanners]
         self.supervision = {
             sites.index(site): windows for site, windows in snapshot.supervision.items() if site in sites
         }
@@ -76,7 +77,12 @@ class SchedulingProblem:
             self.patient_orders[p].append(k)
         self.eligible = [self._eligible_scanners(o) for o in range(self.n_orders)]
         self.fixed = {self.order_index[f.order_id]: (self.scanner_index[f.scanner_id], f.start) for f in snapshot.fixed}
-        self._base = lru_cache(maxsize=None)(self._base_ranges)
+        self._room: dict[int, int] = {}
+        self.base_ranges = lru_cache(maxsize=None)(self._base_ranges)
+        self._availability_starts = [
+            None if windows is None else self.fitting_starts(windows, minutes)
+            for windows, minutes in zip(self.availability, self.duration, strict=True)
+        ]
 
     def _eligible_scanners(self, order: int) -> tuple[int, ...]:
         protocol = self.snapshot.protocols[self.snapshot.orders[order].protocol]
@@ -113,40 +119,66 @@ class SchedulingProblem:
 
     # ------------------------------------------------------------------ static starts
 
-    def _base_ranges(self, scanner: int, minutes: int, contrast: bool) -> tuple[StartRange, ...]:
+    def _base_ranges(self, scanner: int, minutes: int, contrast: bool) -> list[StartRange]:
+        """Grid starts of an exam on a scanner from its usable periods (and supervision for contrast).
+
+        Shared through `base_ranges` (cached): callers must not change the list.
+        """
         periods: Sequence[Interval] = self.usable[scanner]
         if contrast:
             windows = self.supervision.get(self.scanner_site[scanner], ())
             periods = [(lo, hi) for lo, hi in _intersect_open(periods, windows)]
-        return tuple(self.fitting_starts(periods, minutes))
+        return list(self.fitting_starts(periods, minutes))
 
     def start_ranges(self, order: int, scanner: int, lo: int = -UNLIMITED, hi: int = UNLIMITED) -> list[StartRange]:
         """Static start ranges of `order` on `scanner`, clipped to starts in [lo, hi]."""
-        base = self._base(scanner, self.duration[order], self.contrast[order])
+        base = self.base_ranges(scanner, self.duration[order], self.contrast[order])
         lo = max(lo, self.release[order])
         first = bisect_left(base, (lo, -UNLIMITED))
         if first > 0 and base[first - 1][1] >= lo:
             first -= 1
-        ranges: list[StartRange] = []
-        for r_lo, r_hi in base[first:]:
-            if r_lo > hi:
-                break
-            r_lo, r_hi = self.ceil_grid(max(r_lo, lo)), self.floor_grid(min(r_hi, hi))
-            if r_lo <= r_hi:
-                ranges.append((r_lo, r_hi))
-        windows = self.availability[order]
+        last = bisect_right(base, (hi, UNLIMITED))
+        if first >= last:
+            return []
+        # base ranges are on the grid; only the first and the last can need clipping
+        ranges = base[first:last]
+        a, b = ranges[0]
+        if a < lo:
+            ranges[0] = (self.ceil_grid(lo), b)
+        a, b = ranges[-1]
+        if b > hi:
+            ranges[-1] = (a, self.floor_grid(hi))
+        ranges = [r for r in ranges if r[0] <= r[1]] if len(ranges) < 3 else _drop_empty_ends(ranges)
+        windows = self._availability_starts[order]
         if windows is not None:
-            ranges = intersect_ranges(ranges, self.fitting_starts(windows, self.duration[order]))
+            ranges = intersect_ranges(ranges, windows)
         return ranges
 
     def last_on_time_start(self, order: int) -> int:
         """The latest start at which the exam still ends by its due time (FORMAT §5)."""
         return self.due[order] - self.duration[order]
 
+    def on_time_room(self, order: int) -> int:
+        """How many (scanner, grid start) pairs would put the order on time, other exams aside."""
+        room = self._room.get(order)
+        if room is None:
+            last = self.last_on_time_start(order)
+            room = sum(
+                (hi - lo) // self.grid + 1
+                for s in self.eligible[order]
+                for lo, hi in self.start_ranges(order, s, hi=last)
+            )
+            self._room[order] = room
+        return room
+
     def can_be_on_time(self, order: int) -> bool:
         """Whether any static start of the order ends by its due time (ignoring other exams)."""
         last = self.last_on_time_start(order)
         return any(self.start_ranges(order, s, hi=last) for s in self.eligible[order])
+
+    def period_of(self, scanner: int, minute: int) -> int:
+        """Index of the scanner's usable period that holds `minute` (or the last one before it)."""
+        return max(0, bisect_right(self._period_starts[scanner], minute) - 1)
 
     def day_of(self, minute: int) -> int:
         """Index of the day (1440-minute block from minute 0) that a minute falls in."""
@@ -155,6 +187,15 @@ class SchedulingProblem:
     def site_of(self, scanner: int) -> int:
         """Site index of a scanner."""
         return self.scanner_site[scanner]
+
+
+def _drop_empty_ends(ranges: list[StartRange]) -> list[StartRange]:
+    """Drop the first and last range when clipping emptied them (the middle ones are untouched)."""
+    if ranges[-1][0] > ranges[-1][1]:
+        ranges.pop()
+    if ranges and ranges[0][0] > ranges[0][1]:
+        ranges.pop(0)
+    return ranges
 
 
 def _intersect_open(first: Sequence[Interval], second: Sequence[Interval]) -> list[Interval]:

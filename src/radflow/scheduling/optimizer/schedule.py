@@ -25,6 +25,9 @@ class Schedule:
         self._starts: list[list[int]] = [[] for _ in problem.scanner_ids]
         self._ends: list[list[int]] = [[] for _ in problem.scanner_ids]
         self._orders: list[list[int]] = [[] for _ in problem.scanner_ids]
+        # largest free stretch per (scanner, usable period), computed when asked: lets a search skip
+        # the periods of a full scanner without walking through their exams one by one
+        self._largest_free: list[dict[int, int]] = [{} for _ in problem.scanner_ids]
 
     def copy(self) -> Schedule:
         """An independent copy (the incumbent stays untouched while a neighbour is tried)."""
@@ -35,6 +38,7 @@ class Schedule:
         twin._starts = [list(x) for x in self._starts]
         twin._ends = [list(x) for x in self._ends]
         twin._orders = [list(x) for x in self._orders]
+        twin._largest_free = [dict(x) for x in self._largest_free]
         return twin
 
     # ------------------------------------------------------------------ changes
@@ -48,6 +52,7 @@ class Schedule:
         starts.insert(k, start)
         self._ends[scanner].insert(k, start + self.problem.duration[order])
         self._orders[scanner].insert(k, order)
+        self._largest_free[scanner].pop(self.problem.period_of(scanner, start), None)
 
     def unassign(self, order: int) -> None:
         """Take an order off its scanner."""
@@ -55,6 +60,7 @@ class Schedule:
         if scanner == UNASSIGNED:
             return
         k = self._orders[scanner].index(order)
+        self._largest_free[scanner].pop(self.problem.period_of(scanner, self._starts[scanner][k]), None)
         del self._starts[scanner][k], self._ends[scanner][k], self._orders[scanner][k]
         self.scanner_of[order] = UNASSIGNED
 
@@ -126,19 +132,39 @@ class Schedule:
         exams = self.patient_exams(order)
         return self._patient_clash(order, problem.scanner_site[scanner], start, exams) is not None
 
+    def largest_free(self, scanner: int, period: int) -> int:
+        """Minutes of the longest stretch without exams inside one usable period of a scanner."""
+        cached = self._largest_free[scanner].get(period)
+        if cached is not None:
+            return cached
+        lo, hi = self.problem.usable[scanner][period]
+        starts, ends = self._starts[scanner], self._ends[scanner]
+        largest, free_from = 0, lo
+        for k in range(bisect_left(starts, lo), bisect_left(starts, hi)):
+            largest = max(largest, starts[k] - free_from)
+            free_from = max(free_from, ends[k])
+        largest = max(largest, hi - free_from)
+        self._largest_free[scanner][period] = largest
+        return largest
+
     def earliest_start(self, order: int, scanner: int, ranges: Sequence[StartRange]) -> int | None:
         """The first start inside `ranges` that clashes with no exam on the scanner or of the patient."""
         problem = self.problem
         minutes = problem.duration[order]
+        grid, origin = problem.grid, problem.origin
         starts, ends = self._starts[scanner], self._ends[scanner]
         site = problem.scanner_site[scanner]
         exams = self.patient_exams(order)
+        count = len(starts)
         for lo, hi in ranges:
+            if self.largest_free(scanner, problem.period_of(scanner, lo)) < minutes:
+                continue
             t = lo
             while t <= hi:
                 k = bisect_right(ends, t)
-                if k < len(starts) and starts[k] < t + minutes:
-                    t = problem.ceil_grid(ends[k])
+                if k < count and starts[k] < t + minutes:
+                    end = ends[k]
+                    t = end + (origin - end) % grid
                     continue
                 if exams:
                     after = self._patient_clash(order, site, t, exams)

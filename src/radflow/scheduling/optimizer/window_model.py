@@ -30,7 +30,11 @@ DAY = 1440
 ON_TIME = 4000
 BOOKED = 160
 VISIT_DAY = 100
-WAIT_PER_HOUR = (0, 0, 0)  # stat, urgent, routine: earlier starts for urgent work
+# Cost per hour of waiting (stat, urgent, routine). Zero: a wait term makes each neighbourhood much
+# harder to solve, and dispatching already starts the heaviest exam that can start at each moment.
+WAIT_PER_HOUR = (0, 0, 0)
+# Probing in presolve costs seconds on these models and rarely pays within a neighbourhood's budget.
+SOLVER_TUNING: dict[str, int | float | bool] = {"cp_model_probing_level": 0}
 
 
 @dataclass
@@ -97,6 +101,7 @@ class WindowModel:
         # Orders whose current place is given up when the model decides for them.
         self.free = {o for o in candidates if not schedule.is_assigned(o) or self._inside(o, group)}
         self.movers = candidates - self.free
+        self._visits: list[tuple[cp_model.IntVar, list[cp_model.IntVar]]] = []
         for order in hood.candidates:
             self._add_options(order, group)
 
@@ -228,6 +233,7 @@ class WindowModel:
             visit = self.model.new_bool_var("")
             for literal in literals:
                 self.model.add_implication(literal, visit)
+            self._visits.append((visit, literals))
             terms.append(-VISIT_DAY * 60 * visit)
         return terms
 
@@ -249,7 +255,9 @@ class WindowModel:
             self.model.add(sum(terms) + constant >= floor)
 
     def _hint(self) -> None:
+        """Hint every variable with the current schedule, so CP-SAT starts from a complete solution."""
         schedule, grid = self.schedule, self.problem.grid
+        hinted: set[int] = set()
         for order, options in self.options.items():
             current = schedule.scanner_of[order] if order in self.free else UNASSIGNED
             start = schedule.start_of[order]
@@ -258,8 +266,12 @@ class WindowModel:
                 chosen = next((o for o in options if o.scanner == current and o.lo <= start <= o.hi), None)
             for option in options:
                 self.model.add_hint(option.present, option is chosen)
+                if option is chosen:
+                    hinted.add(option.present.index)
                 if option.steps is not None:
                     self.model.add_hint(option.steps, (start - option.lo) // grid if option is chosen else 0)
+        for visit, literals in self._visits:
+            self.model.add_hint(visit, any(literal.index in hinted for literal in literals))
 
     def solve(self, seconds: float, workers: int = 2, seed: int = 0) -> WindowAnswer:
         """Solve the neighbourhood within `seconds`; placements are those of the best solution found."""
@@ -273,6 +285,8 @@ class WindowModel:
         solver.parameters.max_time_in_seconds = max(0.05, seconds)
         solver.parameters.num_workers = workers
         solver.parameters.random_seed = seed
+        for name, value in SOLVER_TUNING.items():
+            setattr(solver.parameters, name, value)
         status = solver.solve(self.model)
         name = solver.status_name(status)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
