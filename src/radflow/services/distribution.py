@@ -88,7 +88,10 @@ def report_actionable(uow: UnitOfWork, ctx: ServiceContext, report: Report) -> l
     levels = [c.level.value for c in critical_results_in(uow).for_order(report.order_id)]
     recommended: list[str] = []
     if ctx.extractor is not None:
-        text = f"{report.impression}\n{report.recommendations}".strip()
+        # The RADS fields' own sentences are counted above; the reader looks at what the radiologist wrote.
+        computed = {r.recommendation_text for r in report.rads_results}
+        lines = [line for line in report.recommendations.splitlines() if line.strip() not in computed]
+        text = "\n".join([report.impression, *lines]).strip()
         recommended = [f.exam for f in ctx.extractor.extract(text).actionable_followups] if text else []
     return actionable_reasons(rules, rads, critical_levels=levels, text_recommendations=recommended)
 

@@ -185,9 +185,10 @@ class ListRecordsRequests:
 def list_records_requests(cmd: ListRecordsRequests, uow: UnitOfWork, ctx: ServiceContext) -> list[RecordsRequest]:
     """The list (audited, also when empty)."""
     if cmd.actor.role is Role.PATIENT or cmd.patient_id:
+        # One patient's requests: the patient's own, or any patient's for the desk.
         patient_id = cmd.patient_id or cmd.actor.patient_id or ""
-        action = Action.RECORDS_REQUEST if cmd.actor.role is Role.PATIENT else Action.RECORDS_MANAGE
-        guard(cmd.actor, action, AccessTarget(patient_id=patient_id), object_type="patient", object_id=patient_id)
+        guard(cmd.actor, Action.RECORDS_REQUEST, AccessTarget(patient_id=patient_id), object_type="patient",
+              object_id=patient_id)
     else:
         guard(cmd.actor, Action.RECORDS_MANAGE)
         patient_id = ""

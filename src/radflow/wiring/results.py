@@ -32,6 +32,7 @@ from radflow.services import (
     patient_communication,
     patient_release,
     records_requests,
+    result_resources,
 )
 from radflow.services.bus import Handler
 from radflow.services.context import ServiceContext
@@ -75,7 +76,8 @@ def _events(*tables: Mapping[type[DomainEvent], Sequence[EventHandler]]) -> dict
     return merged
 
 
-_MODULES = (distribution, patient_release, patient_communication, followups, records_requests, mammography_audit)
+_MODULES = (distribution, patient_release, patient_communication, followups, records_requests, mammography_audit,
+            result_resources)
 _HANDLERS: dict[type, Handler] = {kind: with_tools(handler) for module in _MODULES
                                   for kind, handler in module.HANDLERS.items()}
 _JOBS: dict[str, JobHandler] = {kind: with_tools(handler) for module in _MODULES
