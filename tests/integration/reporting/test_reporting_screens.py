@@ -108,7 +108,7 @@ def test_lung_rads_3_through_the_screens_gives_a_6_month_ldct(radflow: Radflow, 
     rad.get(f"/reading/{study.order_id}")
     nodule: dict[str, str | list[str]] = {"lung_exam": "baseline", "lung_type": "solid", "diameter_mm": "7.2",
                                           "solid_component_mm": "", "lung_status": ""}
-    preview = rad.post(f"/reading/{study.order_id}/rads/lung-rads/preview", nodule)
+    preview = rad.post("/rads/preview/lung-rads", nodule)
     assert "Lung-RADS 3" in preview.text and "6-month LDCT." in preview.text
     assert rad.post(f"/reading/{study.order_id}/rads/lung-rads", nodule).status_code == 303
     editor = rad.get(f"/reading/{study.order_id}")
@@ -130,7 +130,7 @@ def test_ti_rads_points_are_shown_while_the_form_is_filled(radflow: Radflow, mak
     rad.post(f"/reading/{study.order_id}/claim", {})
     editor = rad.get(f"/reading/{study.order_id}")
     assert "points calculator" in editor.text
-    preview = rad.post(f"/reading/{study.order_id}/rads/ti-rads/preview", {
+    preview = rad.post("/rads/preview/ti-rads", {
         "ti_composition": "solid", "ti_echogenicity": "hypoechoic", "ti_shape": "taller_than_wide",
         "ti_margin": "smooth", "ti_foci": ["punctate", "macrocalcifications"], "max_diameter_cm": "1.2"})
     assert "TR5" in preview.text and "(11 points)" in preview.text

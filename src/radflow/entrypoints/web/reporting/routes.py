@@ -178,10 +178,13 @@ def add_rads(order_id: str, system: str, request: Request, radflow: ScreenApp, f
     return see_other(f"/reading/{order_id}?saved=rads")
 
 
-@router.post("/reading/{order_id}/rads/{system}/preview")
-def preview_rads(order_id: str, system: str, request: Request, radflow: ScreenApp, form: PostedForm,
+@router.post("/rads/preview/{system}")
+def preview_rads(system: str, request: Request, form: PostedForm,
                  actor: Annotated[Principal, requires(Action.REPORT_WRITE)]) -> Response:
-    """The calculator's answer for the form as filled so far (htmx), nothing saved: points, category, management."""
+    """The calculator's answer for the form as filled so far (htmx): points, category, management.
+
+    It reads no record and saves nothing (the calculators are pure), so it names no order.
+    """
     try:
         finding = finding_from_form(system, FormFields(form), [])[-1]
         answer: dict[str, Any] | None = assess_json(finding)
