@@ -34,6 +34,8 @@ from radflow_test_support import ApiUser, UserFactory
 NO_PATIENT_DATA = re.compile(
     r"^(/healthz|/metrics|/api/me|/api/board|/api/catalog/.*|/api/users|/fhir/metadata|/login|/logout|/static/.*"
     r"|/|/board.*|/api/screening/evaluate|/api/rads/assess|/api/followup/extract"
+    # the report editor's RADS calculators answering a half-filled form: pure rules, no record read
+    r"|/rads/preview/.*"
     # empty forms and search pages before a search: they show no patient's data
     r"|/intake/referrals/new|/intake/referrals/line|/patients/new|/patients)$"
 )
