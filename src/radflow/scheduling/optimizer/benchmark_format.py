@@ -195,6 +195,7 @@ def _scanner(raw: Any, calendar: BenchmarkCalendar, days: int, problems: _Proble
         modality=str(modality),
         capabilities=frozenset(capabilities),
         usable=usable_periods(day_hours, blocked),
+        opening=tuple(hours for hours in day_hours if hours is not None),
     )
 
 

@@ -68,6 +68,12 @@ def check_plan(snapshot: Snapshot, plan: Plan) -> list[Violation]:
     return found
 
 
+def _hours_or_blocked(scanner: ScannerCapacity, start: int, end: int) -> str:
+    """validate.py's code for an exam outside the usable periods: outside the opening hours of its
+    day (rule 6), or inside them but over blocked time (rule 7)."""
+    return "blocked" if _inside_one(scanner.opening, start, end) else "outside-hours"
+
+
 def _single_exam_violations(
     snapshot: Snapshot, order: OrderToSchedule, scanner: ScannerCapacity, start: int, end: int
 ) -> list[Violation]:
@@ -88,7 +94,8 @@ def _single_exam_violations(
     if start < 0 or end > snapshot.horizon_end:
         broken("outside-horizon", "exam is not inside the horizon")
     elif not _inside_one(scanner.usable, start, end):
-        broken("outside-hours", "exam is not inside one open, unblocked period of the scanner")
+        rule = _hours_or_blocked(scanner, start, end)
+        broken(rule, "exam is not inside one open, unblocked period of the scanner")
     if start < order.release:
         broken("before-release", f"starts before release at minute {order.release}")
     if order.availability is not None and not _inside_one(order.availability, start, end):

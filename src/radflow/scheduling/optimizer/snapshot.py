@@ -33,7 +33,9 @@ class ScannerCapacity:
 
     `usable` holds opening hours minus blocked time, cut per day: an exam must lie inside one
     period (so it never runs past the end of the day it starts, even on a scanner open
-    00:00-24:00, where two periods touch at midnight and stay separate).
+    00:00-24:00, where two periods touch at midnight and stay separate). `opening` (optional)
+    keeps the opening hours per day before blocked time is taken out; only the plan checker reads
+    it, to tell an exam outside opening hours from one that overlaps blocked time.
     """
 
     scanner_id: str
@@ -41,6 +43,7 @@ class ScannerCapacity:
     modality: str
     capabilities: frozenset[str]
     usable: tuple[Interval, ...]
+    opening: tuple[Interval, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
