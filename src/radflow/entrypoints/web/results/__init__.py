@@ -1,0 +1,1 @@
+"""Screens of distribution, patient release and communication, follow-ups, records requests and the outcomes audit."""
