@@ -4,6 +4,7 @@ the patient's answers are recorded; a missed appointment goes to the reschedulin
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -48,28 +49,42 @@ class Screen:
         return answer.status_code, answer.headers.get("location", answer.text)
 
 
-def test_after_booking_the_board_shows_the_messages_going_out_and_a_missed_visit_goes_to_rescheduling(
+def test_booked_on_the_scheduling_screen_the_preparation_and_reminders_go_out_and_a_missed_visit_is_rescheduled(
         radflow: Radflow, clock: FakeClock, make_user: UserFactory) -> None:
     seed_capacity(radflow)
     patient_id = add_patient(radflow)
     order_id = add_ready_order(radflow, patient_id)
-    book(radflow, order_id, ny(10, 9))
-    desk_user = make_user("front_desk")
+    scheduler_user, desk_user = make_user("scheduler"), make_user("front_desk")
+    scheduler = Screen(radflow, scheduler_user.principal.username, scheduler_user.password)
+    options = scheduler.get(f"/scheduling/orders/{order_id}")
+    assert f'action="/scheduling/orders/{order_id}/book"' in options and 'name="scanner_id" value="MR1"' in options
+    # The patient asks for Tuesday 10 March at 09:00; the booking form takes any time the scanner is free.
+    visit_day = ny(10, 9)
+    status, _ = scheduler.post(f"/scheduling/orders/{order_id}/book",
+                               {"scanner_id": "MR1", "start": visit_day.isoformat()})
+    assert status == 303
     desk = Screen(radflow, desk_user.principal.username, desk_user.password)
     board = desk.get("/reminders")
     assert 'href="/reminders"' in board and board.count("Planned") >= 2
     while work_once(radflow, "w1"):
         pass
     visit = desk.get(f"/orders/{order_id}/messages")
-    assert visit.count('state-sent') == 2 and visit.count('state-planned') == 2
-    assert "Please arrive at 8:30 AM on Tuesday, March 10." in visit and "letter.pdf" in visit
+    assert visit.count('state-sent') == 2 and visit.count('state-planned') >= 1, "preparation out, reminders due"
+    assert "Please arrive at" in visit and "letter.pdf" in visit
+    for day in range(3, 10):  # the worker at 10:05 each morning until the visit
+        clock.set(ny(day, 10, 5))
+        while work_once(radflow, "w1"):
+            pass
+    desk.sign_in()
+    visit = desk.get(f"/orders/{order_id}/messages")
+    assert "state-planned" not in visit and visit.count("state-sent") >= 3
     assert desk.client.get(f"/orders/{order_id}/messages/letter.pdf").content.startswith(b"%PDF-")
     status, where = desk.post(f"/orders/{order_id}/messages/response", {"kind": "confirmed", "via": "phone"})
     assert status == 303 and "Confirmed via phone" in desk.get(where)
 
     status, page = desk.post(f"/orders/{order_id}/no-show", {"note": "no answer"})
     assert status == 409 and "only once it has begun" in page
-    clock.set(ny(10, 9, 40))
+    clock.set(visit_day + timedelta(minutes=40))
     desk.sign_in()
     desk.get(f"/orders/{order_id}/messages")
     status, where = desk.post(f"/orders/{order_id}/no-show", {"note": "no answer"})
