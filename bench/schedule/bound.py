@@ -268,6 +268,9 @@ class Duals:
 
 
 SMOOTHING = 0.7
+# A part stops once its Lagrangian bound is this close to the restricted LP (relative): the bound
+# reported is then the Lagrangian one, valid, and at most this much above the LP optimum.
+GAP_TO_STOP = 1e-4
 
 
 def time_indexed_bound(
@@ -314,7 +317,7 @@ def time_indexed_bound(
                     f"upper={best_upper:.2f} columns={len(part.columns)} +{len(new)} lp {lp_seconds:.1f}s",
                     file=sys.stderr,
                 )
-            if not new or best_upper - value < 1e-6:
+            if not new or best_upper - value < max(1e-6, GAP_TO_STOP * value):
                 break
             if time.monotonic() - part_began > share:
                 converged = False

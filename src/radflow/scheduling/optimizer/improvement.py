@@ -1,12 +1,14 @@
-"""Large-neighbourhood search: re-solve one department over a few days at a time with CP-SAT.
+"""Large-neighbourhood search: re-book a few scanners over a few hours or days at a time.
 
-The schedule is split into neighbourhoods (the scanners of one modality at one site, or of one
-modality across sites, over a span of days sized so that each holds a few hundred exams). Each
-is re-solved by `WindowModel` with the current schedule as its hint; the answer is kept only if
-the whole schedule gets better and every stat and urgent exam count stays at or above the
-reference's, so the search never loses what greedy had. Sweeps run from the first day to the last
-(deadlines make early days matter most), with shifted windows and cross-site groups in later
-sweeps, until the time is up or a whole sweep finds nothing.
+A neighbourhood is a small group of scanners of one modality (one site, or across sites every
+third sweep) over a span with room for about TARGET_EXAMS exams. Its exams (fixed bookings aside)
+are taken off and booked again together with candidates from outside: orders late or unbooked
+that could be on time there. Each neighbourhood is first re-booked by dispatching (`repack`),
+then, once dispatch sweeps stop paying, also re-solved by CP-SAT (`window_model`) with the
+current schedule as its hint. An answer is kept only if the whole schedule gets better and the
+stat and urgent on-time counts stay at or above greedy's, so the search never loses what greedy
+had. Sweeps run from the first day to the last (deadlines make early days matter most) until
+the time is up or two CP-SAT sweeps find nothing.
 """
 
 from __future__ import annotations

@@ -1,97 +1,22 @@
-"""Ruin and recreate: empty one neighbourhood and book it again, tightly, by list scheduling.
+"""Ruin and recreate: empty one neighbourhood and book it again, tightly, by dispatching.
 
 Earliest-start booking fragments a day: a stat exam released at 09:05 sits at 09:05, and the
-10-, 20-minute gaps it leaves fit no exam. Re-booking a neighbourhood from its start, the most
-valuable and least flexible orders first, each at its earliest on-time start, packs exams against
-each other; the late and unbooked ones then fill what is left. It is fast (no solver), so it runs
-before CP-SAT and several times with shuffled ties.
+10-, 20-minute gaps it leaves fit no exam. Dispatching walks each scanner forward in time and,
+whenever it is free, starts the best exam that can start then, so exams follow each other and
+a gap remains only where nothing could start. It is fast (no solver), so it runs before CP-SAT
+and several times with shuffled ties.
 """
 
 from __future__ import annotations
 
 import random
+from bisect import bisect_left
 from collections.abc import Sequence
 
 from radflow.scheduling.optimizer.schedule import UNASSIGNED, Schedule
 from radflow.scheduling.optimizer.window_model import Neighbourhood
 
 type Placements = dict[int, tuple[int, int] | None]
-
-
-def _room(schedule: Schedule, order: int, hood: Neighbourhood) -> int:
-    """On-time grid starts the order has inside the neighbourhood, other exams aside."""
-    problem = schedule.problem
-    last = min(hood.end - 1, problem.last_on_time_start(order))
-    return sum(
-        (hi - lo) // problem.grid + 1
-        for s in problem.eligible[order]
-        if s in hood.scanners
-        for lo, hi in problem.start_ranges(order, s, lo=hood.begin, hi=last)
-    )
-
-
-def repack(schedule: Schedule, hood: Neighbourhood, rng: random.Random, noise: float) -> Placements:
-    """New places for the neighbourhood's candidates (None: unbooked); the schedule is left as it was."""
-    problem = schedule.problem
-    group = set(hood.scanners)
-    scanners = sorted(hood.scanners)
-    original = {o: (schedule.scanner_of[o], schedule.start_of[o]) for o in hood.candidates}
-    free = [
-        o
-        for o in hood.candidates
-        if not schedule.is_assigned(o)
-        or (schedule.scanner_of[o] in group and hood.begin <= schedule.start_of[o] < hood.end)
-    ]
-    free_set = set(free)
-    for o in free:
-        schedule.unassign(o)
-
-    def key(o: int) -> tuple[int, int, float]:
-        due = problem.due[o] if problem.due[o] < hood.end else hood.end
-        return (-problem.weight[o], due, _room(schedule, o, hood) * (1.0 + noise * rng.random()))
-
-    order = sorted(hood.candidates, key=key)
-    late: list[int] = []
-    for o in order:
-        last = min(hood.end - 1, problem.last_on_time_start(o))
-        if last < hood.begin:
-            late.append(o)
-            continue
-        mover = o not in free_set
-        if mover:
-            schedule.unassign(o)
-        found = _place(schedule, o, scanners, hood.begin, last)
-        if found is None:
-            if mover:
-                schedule.assign(o, *original[o])
-            else:
-                late.append(o)
-    for o in late:
-        if o in free_set:
-            _place(schedule, o, scanners, hood.begin, hood.end - 1)
-    placements: Placements = {}
-    for o in hood.candidates:
-        now = (schedule.scanner_of[o], schedule.start_of[o]) if schedule.is_assigned(o) else None
-        before = original[o] if original[o][0] != UNASSIGNED else None
-        if now != before:
-            placements[o] = now
-    _restore(schedule, hood.candidates, original)
-    return placements
-
-
-def _place(schedule: Schedule, order: int, scanners: Sequence[int], lo: int, hi: int) -> tuple[int, int] | None:
-    problem = schedule.problem
-    eligible = [s for s in scanners if s in problem.eligible[order]]
-    best: tuple[int, int] | None = None
-    for s in eligible:
-        bound = hi if best is None else min(hi, best[0] - 1)
-        start = schedule.earliest_start(order, s, problem.start_ranges(order, s, lo=lo, hi=bound))
-        if start is not None:
-            best = (start, s)
-    if best is not None:
-        schedule.assign(order, best[1], best[0])
-        return best[1], best[0]
-    return None
 
 
 def _restore(schedule: Schedule, orders: Sequence[int], original: dict[int, tuple[int, int]]) -> None:
@@ -121,15 +46,27 @@ def dispatch(schedule: Schedule, hood: Neighbourhood, rng: random.Random, noise:
     }
     for o in free_set:
         schedule.unassign(o)
-    rank = {
-        o: (
-            problem.due[o] if problem.due[o] < hood.end else hood.end,
-            _room(schedule, o, hood) * (1.0 + noise * rng.random()),
-        )
+    # static starts inside the neighbourhood, computed once: (scanner, order) -> sorted ranges
+    static = {
+        (s, o): problem.start_ranges(o, s, lo=hood.begin, hi=hood.end - 1)
         for o in hood.candidates
+        for s in problem.eligible[o]
+        if s in group
     }
-    waiting = {s: [o for o in hood.candidates if s in problem.eligible[o]] for s in hood.scanners}
-    clock = {s: problem.ceil_grid(hood.begin) for s in hood.scanners}
+    rank: dict[int, tuple[int, float]] = {}
+    for o in hood.candidates:
+        last = problem.last_on_time_start(o)
+        starts = sum(
+            (min(hi, last) - lo) // problem.grid + 1
+            for s in problem.eligible[o]
+            if s in group
+            for lo, hi in static[(s, o)]
+            if lo <= last
+        )
+        due = problem.due[o] if problem.due[o] < hood.end else hood.end
+        rank[o] = (due, starts * (1.0 + noise * rng.random()))
+    waiting = {s: [o for o in hood.candidates if static.get((s, o))] for s in hood.scanners}
+    clock = {s: problem.ceil_grid(hood.begin) for s in hood.scanners if waiting[s]}
     placed: set[int] = set()
     while clock:
         s = min(clock, key=clock.__getitem__)
@@ -140,10 +77,14 @@ def dispatch(schedule: Schedule, hood: Neighbourhood, rng: random.Random, noise:
         for o in waiting[s]:
             if o in placed:
                 continue
-            start = schedule.earliest_start(o, s, problem.start_ranges(o, s, lo=now, hi=hood.end - 1))
+            start = _first_static_start(static[(s, o)], now)
             if start is None:
                 continue
             keep.append(o)
+            if start == now and not schedule.fits(o, s, now):
+                start = schedule.earliest_start(o, s, _from(static[(s, o)], now + problem.grid))
+                if start is None:
+                    continue
             if start > now:
                 following = min(following, start)
                 continue
@@ -174,3 +115,18 @@ def dispatch(schedule: Schedule, hood: Neighbourhood, rng: random.Random, noise:
             placements[o] = now_place
     _restore(schedule, hood.candidates, original)
     return placements
+
+
+def _first_static_start(ranges: list[tuple[int, int]], now: int) -> int | None:
+    """The first start in `ranges` at or after `now` (ranges are on the grid, sorted)."""
+    k = bisect_left(ranges, (now, now))
+    if k > 0 and ranges[k - 1][1] >= now:
+        return now
+    return ranges[k][0] if k < len(ranges) else None
+
+
+def _from(ranges: list[tuple[int, int]], now: int) -> list[tuple[int, int]]:
+    """The part of `ranges` at or after `now`."""
+    k = bisect_left(ranges, (now, now))
+    head = [(now, ranges[k - 1][1])] if k > 0 and ranges[k - 1][1] >= now else []
+    return head + ranges[k:]
