@@ -193,6 +193,16 @@ def sample_body(route: Any, world: World) -> dict[str, Any]:
         "/api/patients/{patient_id}/resolve-identity": {"patient_id": world.other_patient},
         "/api/mpps/exceptions/{exception_id}/reconcile": {"order_id": world.own_order, "note": "access test"},
         "/api/mpps/exceptions/{exception_id}/dismiss": {"note": "access test"},
+        "/api/orders/{order_id}/release/holds": {"reason": "patient_request", "explanation": "access test", "days": 3},
+        "/api/release-holds/{hold_id}/lift": {"reason": "access test"},
+        "/api/orders/{order_id}/result-responsibility": {"responsible": "center", "basis": "access test"},
+        "/api/patient-letters/{distribution_id}/resend": {"reason": "access test"},
+        "/api/followups/{followup_id}/close": {"reason": "access test"},
+        "/api/followups/{followup_id}/reopen": {"reason": "access test"},
+        "/api/records-requests": {"patient_id": world.own_patient, "items": ["report_copies"], "delivery": "mail"},
+        "/api/records-requests/{request_id}/{step}": {"text": "access test"},
+        "/api/orders/{order_id}/biopsy-results": {"biopsy_date": "2026-03-01", "outcome": "benign",
+                                                   "pathology_text": "access test"},
     }
     return bodies.get(route.path, {})
 

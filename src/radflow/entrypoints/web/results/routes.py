@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
+from radflow.domain.errors import ValidationError
 from radflow.domain.followup import FollowUpState
 from radflow.domain.policy import Action
 from radflow.domain.records_request import DeliveryMethod
@@ -127,9 +128,15 @@ def place_hold(order_id: str, request: Request, radflow: ScreenApp, form: Posted
             return _portal(request, radflow, actor, error=error, status_code=status)
         return _deliveries(request, radflow, actor, order_id, error=error, status_code=status)
 
-    return _try(request, again, lambda: radflow.bus.handle(PlaceReleaseHold(
-        actor=actor, order_id=order_id, reason=fields.text("reason") or "patient_request",
-        explanation=fields.text("explanation"), days=int(fields.text("days") or "0"))), back)
+    def place() -> None:
+        days = fields.text("days")
+        if not days.isdigit():
+            raise ValidationError("give the number of days the hold runs (it ends on its own)", field="days")
+        radflow.bus.handle(PlaceReleaseHold(actor=actor, order_id=order_id,
+                                            reason=fields.text("reason") or "patient_request",
+                                            explanation=fields.text("explanation"), days=int(days)))
+
+    return _try(request, again, place, back)
 
 
 @router.post("/results/holds/{hold_id}/lift")
