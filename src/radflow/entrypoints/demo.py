@@ -78,6 +78,7 @@ EXTRA_STEPS: tuple[tuple[str, str], ...] = (
     ("radflow.entrypoints.demo_exam_day", "seed"),
     ("radflow.entrypoints.demo_hl7", "seed"),
     ("radflow.entrypoints.demo_reporting", "seed"),
+    ("radflow.entrypoints.demo_results", "seed"),
 )
 
 
