@@ -58,27 +58,6 @@ class Settings(BaseSettings):
     pacs_port: int = 4242
     pacs_aet: str = "PACS"
     pacs_timeout_seconds: float = 10.0
-    # DICOM SCP limits and rules (docs/dicom-conformance.md): associations served at once, connections
-    # not yet associated, timeouts in seconds, largest PDU, and the calling AE titles allowed
-    # (comma-separated; empty allows any).
-    dicom_max_associations: int = 10
-    dicom_max_pending_connections: int = 32
-    dicom_acse_timeout_seconds: float = 10.0
-    dicom_dimse_timeout_seconds: float = 30.0
-    dicom_network_timeout_seconds: float = 60.0
-    dicom_pdu_timeout_seconds: float = 10.0
-    dicom_max_pdu_bytes: int = 1_048_576
-    dicom_allowed_calling_aes: str = ""
-    # A scanner that sends no Scheduled Station AE Title is matched by its calling AE title.
-    dicom_station_from_calling_ae: bool = True
-    # Match Scheduled Procedure Step Start Date and Time as one date-time range.
-    dicom_combined_datetime: bool = False
-    dicom_max_worklist_answers: int = 2000
-    # The PACS asked (Study Root C-FIND) whether a study's images arrived before QC passes; no host: not asked.
-    pacs_host: str = ""
-    pacs_port: int = 4242
-    pacs_aet: str = "PACS"
-    pacs_timeout_seconds: float = 10.0
     timezone: str = "America/New_York"
     # Root for Study Instance UIDs; "2.25" means UUID-derived UIDs (PS3.5 B.2).
     uid_root: str = "2.25"
@@ -96,7 +75,9 @@ class Settings(BaseSettings):
     authorization_default_validity_days: int = 60
     fax_inbox: Path | None = None
     worker_poll_seconds: float = 1.0
-    worker_lease_seconds: int = 120
+    # A job a killed worker held is taken over when its lease ends: short enough that a deadline
+    # (a critical-result escalation) still fires within a minute of its due time.
+    worker_lease_seconds: int = 40
     # Test-only: a file holding an ISO instant that the clock reads (see adapters.clock.FileClock).
     clock_file: Path | None = None
     center_name: str = "Riverside Imaging Center"

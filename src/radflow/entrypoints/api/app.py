@@ -24,11 +24,8 @@ AREA_ROUTERS: tuple[tuple[str, str, str], ...] = (
     ("radflow.entrypoints.api.fhir_scheduling", "router", "/fhir"),
     ("radflow.entrypoints.api.fhir_exam_day", "router", "/fhir"),
     ("radflow.entrypoints.api.fhir_results", "router", "/fhir"),
+    # The screens: web/routes.py includes every web/<area>/routes.py it finds (web/areas.py).
     ("radflow.entrypoints.web.routes", "router", ""),
-    ("radflow.entrypoints.web.scheduling.routes", "router", ""),
-    ("radflow.entrypoints.web.exam_day.routes", "router", ""),
-    ("radflow.entrypoints.web.hl7.routes", "router", ""),
-    ("radflow.entrypoints.web.reporting.routes", "router", ""),
 )
 
 
