@@ -130,7 +130,9 @@ def find_order_slots(cmd: FindSlots, uow: UnitOfWork, ctx: ServiceContext) -> Sl
         guard_order(cmd.actor, Action.SCHEDULE_SEARCH, order)
         _searchable(order)
         facts = patient_facts(uow, order.patient_id)
-        for days in (*(d for d in WIDENING_DAYS if d < cmd.days), cmd.days):
+        windows = [*(d for d in WIDENING_DAYS if d < cmd.days), cmd.days]
+        while windows:
+            days = windows.pop(0)
             line = search_line(ctx, cmd.not_before, days)
             need = exam_need(ctx, order, facts, cmd.needs, line)
             picture = capacity_picture(uow, ctx, line, [need.kind.protocol.modality])
@@ -140,6 +142,8 @@ def find_order_slots(cmd: FindSlots, uow: UnitOfWork, ctx: ServiceContext) -> Sl
             options = find_slots(need, picture, patient, limit=cmd.limit)
             if _settled(options, cmd.limit, cmd.wishes):
                 break
+            if 2 * len(options) < cmd.limit:
+                windows = windows[-1:]  # capacity is scarce: go straight to the whole horizon
         preparation = need.kind.protocol.preparation_for(need.kind.variant)
         record_access(uow, ctx, cmd.actor, "schedule.search", patient_id=order.patient_id, object_type="order",
                       object_id=order.id, detail=f"{len(options)} options within {days} days")
