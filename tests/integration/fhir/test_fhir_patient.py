@@ -16,10 +16,12 @@ def test_metadata_is_public_and_lists_every_resource_and_search_parameter(world:
     assert_valid(statement)
     assert statement["fhirVersion"] == "4.0.1"
     resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
-    assert set(resources) == {"Patient", "ServiceRequest", "Task", "Coverage", "AuditEvent"}
+    assert set(resources) >= {"Patient", "ServiceRequest", "Task", "Coverage", "AuditEvent"}
     assert {p["name"] for p in resources["ServiceRequest"]["searchParam"]} >= {
         "identifier", "patient", "subject", "status", "authored", "code"}
-    assert {i["code"] for i in resources["Patient"]["interaction"]} == {"read", "search-type", "create"}
+    assert {i["code"] for i in resources["Patient"]["interaction"]} == {"read", "vread", "search-type", "create"}
+    assert {i["code"] for i in resources["Task"]["interaction"]} == {"read", "search-type"}
+    assert {i["code"] for i in resources["AuditEvent"]["interaction"]} == {"search-type"}
 
 
 def test_reading_a_patient_needs_a_token(world: FhirWorld) -> None:

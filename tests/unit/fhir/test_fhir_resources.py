@@ -129,5 +129,9 @@ def test_every_audit_record_is_a_valid_audit_event(outcome: Outcome, action: str
 
 
 def test_capability_statement_is_valid() -> None:
-    statement = _valid(capability_statement("http://h/fhir", "0.1.0", "Riverside"))
+    served = {"Patient": ["create", "search-type", "read"], "Slot": ["search-type"]}
+    statement = _valid(capability_statement("http://h/fhir", "0.1.0", "Riverside", served))
     assert statement["fhirVersion"] == "4.0.1"
+    patient, slot = statement["rest"][0]["resource"]
+    assert [i["code"] for i in patient["interaction"]] == ["read", "create", "search-type"]
+    assert "searchParam" in patient and "searchParam" not in slot

@@ -1,9 +1,9 @@
-"""The CapabilityStatement served at /fhir/metadata (R4 capabilitystatement.html), built from the
-search parameter table so that what is advertised is what is answered."""
+"""The CapabilityStatement served at /fhir/metadata (R4 capabilitystatement.html), built from the routes
+the app answers and the search parameter table, so that what is advertised is what is answered."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from radflow.adapters.fhir.search import SEARCH_PARAMETERS
@@ -12,14 +12,9 @@ from radflow.adapters.fhir.vocabulary import FHIR_JSON, FHIR_VERSION
 #: When this statement last changed (CapabilityStatement.date is required in R4).
 STATEMENT_DATE: Final = "2026-03-01"
 
-#: Interactions per resource type.
-INTERACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
-    "Patient": ("read", "search-type", "create"),
-    "ServiceRequest": ("read", "search-type", "create"),
-    "Task": ("read", "search-type"),
-    "Coverage": ("read", "search-type", "create"),
-    "AuditEvent": ("search-type",),
-}
+#: R4 TypeRestfulInteraction codes in the order the specification lists them.
+INTERACTION_ORDER: Final = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type",
+                            "create", "search-type")
 
 DOCUMENTATION: Final[Mapping[str, str]] = {
     "Patient": "Identifiers keep their assigning authority as system; create registers the patient and flags "
@@ -33,22 +28,26 @@ DOCUMENTATION: Final[Mapping[str, str]] = {
 }
 
 
-def capability_statement(base: str, software_version: str, center_name: str) -> dict[str, Any]:
-    """radflow's CapabilityStatement (kind `instance`, FHIR 4.0.1, JSON)."""
+def capability_statement(base: str, software_version: str, center_name: str,
+                         served: Mapping[str, Iterable[str]]) -> dict[str, Any]:
+    """radflow's CapabilityStatement (kind `instance`, FHIR 4.0.1, JSON) for the interactions `served`
+    (resource type -> interaction codes, as the app's routes answer them)."""
     resources = []
-    for resource_type, interactions in INTERACTIONS.items():
+    for resource_type in sorted(served, key=lambda name: (name not in DOCUMENTATION, name)):
+        interactions = sorted(set(served[resource_type]), key=INTERACTION_ORDER.index)
         entry: dict[str, Any] = {
             "type": resource_type,
-            "documentation": DOCUMENTATION[resource_type],
+            "documentation": DOCUMENTATION.get(resource_type, "Served by another radflow area; see its documentation."),
             "interaction": [{"code": code} for code in interactions],
             "versioning": "versioned",
             "readHistory": False,
             "updateCreate": False,
-            "searchParam": [{"name": p.name, "type": p.kind, "documentation": p.documentation}
-                            for p in SEARCH_PARAMETERS[resource_type]],
         }
         if "create" in interactions:
             entry["conditionalCreate"] = False
+        if resource_type in SEARCH_PARAMETERS:
+            entry["searchParam"] = [{"name": p.name, "type": p.kind, "documentation": p.documentation}
+                                    for p in SEARCH_PARAMETERS[resource_type]]
         resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",
