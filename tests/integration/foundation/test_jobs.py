@@ -101,3 +101,4 @@ def test_jobs_of_one_queue_run_in_order_and_the_same_key_is_enqueued_once(radflo
     run_claimed_job(first[0], "w1", radflow.bus.uow_factory, radflow.ctx, radflow.jobs)
     second = radflow.job_queue.claim("w2", clock.now(), LEASE)
     assert len(second) == 1 and second != first
+

@@ -47,7 +47,9 @@ def start_mappers(*extensions: MappingExtension) -> None:
     reg.map_imperatively(Coverage, t.coverages)
     reg.map_imperatively(Authorization, t.authorizations)
     reg.map_imperatively(User, t.users)
-    reg.map_imperatively(Job, t.jobs)
+    # `attempts` is the job's version: a claim by another worker (after this one's lease ran out) raises
+    # it, so this worker's commit of the job's effects finds the row changed and is rolled back.
+    reg.map_imperatively(Job, t.jobs, version_id_col=t.jobs.c.attempts, version_id_generator=False)
     reg.map_imperatively(AuditRecord, t.audit_records)
     for extend in extensions:
         extend(reg)
