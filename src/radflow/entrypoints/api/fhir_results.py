@@ -23,7 +23,7 @@ from radflow.domain.policy import Action
 from radflow.domain.report import ReportState
 from radflow.domain.users import Principal
 from radflow.entrypoints.api.deps import App, requires
-from radflow.entrypoints.api.fhir.exchange import fhir_json, read_response
+from radflow.entrypoints.api.fhir.exchange import fhir_json, prefer, read_response
 from radflow.services.result_resources import FindDeliveries, FindReports, FoundReport
 
 router = APIRouter(tags=["FHIR DiagnosticReport and Communication"])
@@ -159,7 +159,8 @@ def _search_keys(request: Request) -> tuple[str, str]:
     based_on = query.get("based-on") or ""
     known = {"patient", "subject", "based-on", "_count", "_format"}
     unknown = sorted(set(query) - known)
-    if unknown:
+    # As every radflow search: unknown parameters are ignored unless the client asks for strict handling.
+    if unknown and prefer(request).get("handling") == "strict":
         raise ValidationError(f"unsupported search parameter(s): {', '.join(unknown)}; use patient, subject or "
                               "based-on", field=unknown[0])
     return (_reference(patient, "Patient", "patient") if patient else "",
