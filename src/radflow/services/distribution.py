@@ -153,6 +153,7 @@ def _record_orus(uow: UnitOfWork, report: Report, order: Order, version: int, no
 
 def distribute_job(job: Job, uow: UnitOfWork, ctx: ServiceContext) -> dict[str, Any] | None:
     """Job: post a signed report to the providers' inboxes and the portal; record the ORU; deliver the order."""
+    # Imported here: patient_release builds on this module (its deliveries), this job on its portal copy.
     from radflow.services.patient_release import deliver_to_portal
 
     report = reports_in(uow).get(job.payload["report_id"])
