@@ -215,6 +215,14 @@ def _postgres_pids() -> list[int]:
     return pids
 
 
+def server_env(server: subprocess.Popen[bytes]) -> str:
+    """The server's database URL (PostgreSQL CPU is counted only when the server uses PostgreSQL)."""
+    for entry in Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0"):
+        if entry.startswith(b"RADFLOW_DATABASE_URL="):
+            return entry.decode(errors="replace")
+    return ""
+
+
 LUA = """
 local items = {items}
 local token = "{token}"
@@ -242,7 +250,8 @@ def run_wrk(port: int, method: str, items: list[str], token: str, connections: i
     script.write_text(LUA.format(items="{" + ",".join(_lua_string(i) for i in items) + "}", token=token,
                                  method=method))
     server_pids = _descendants(server.pid)
-    server_before, pg_before = _cpu_by_pid(server_pids), _cpu_by_pid(_postgres_pids())
+    on_postgres = "postgresql" in server_env(server)
+    server_before, pg_before = _cpu_by_pid(server_pids), _cpu_by_pid(_postgres_pids() if on_postgres else [])
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wrk = subprocess.Popen(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "60s", "--latency",
                             "-s", str(script), f"http://127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
@@ -251,7 +260,7 @@ def run_wrk(port: int, method: str, items: list[str], token: str, connections: i
     wrk_cpu = (children_after.ru_utime + children_after.ru_stime) - (children_before.ru_utime
                                                                      + children_before.ru_stime)
     server_cpu = _cpu_spent(server_before, _cpu_by_pid(server_pids))
-    pg_cpu = _cpu_spent(pg_before, _cpu_by_pid(_postgres_pids()))
+    pg_cpu = _cpu_spent(pg_before, _cpu_by_pid(_postgres_pids() if on_postgres else []))
     socket_errors = re.search(r"Socket errors: (.*)", output)
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -300,9 +309,9 @@ def benchmark(database: str, workers: int, connections: int, seconds: int, port:
     finally:
         drop_schema(seeded)
         log = (work_dir / "server.log").read_text(errors="replace")
-        disconnects = log.count("starlette.requests.ClientDisconnect")
-        result["server_errors_logged"] = {"client_disconnected": disconnects,
-                                          "other": log.count("unhandled error") - disconnects}
+        errors = log.split("unhandled error")[1:]
+        disconnects = sum("ClientDisconnect" in error for error in errors)
+        result["server_errors_logged"] = {"client_disconnected": disconnects, "other": len(errors) - disconnects}
         (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
         (ROOT / "bench" / "out" / f"fhir-server-{database}.log").write_text(log)
         shutil.rmtree(work_dir, ignore_errors=True)
