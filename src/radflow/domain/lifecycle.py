@@ -62,6 +62,7 @@ class OrderEvent(StrEnum):
     # scheduling and the day of the exam
     BOOKED = "booked"
     RESCHEDULED = "rescheduled"
+    APPOINTMENT_CANCELLED = "appointment_cancelled"
     CHECKED_IN = "checked_in"
     NO_SHOW = "no_show"
     HOLD_PLACED = "hold_placed"
@@ -134,6 +135,10 @@ TRANSITIONS: Final[Mapping[tuple[OrderState, OrderEvent], Target]] = {
     (S.SCHEDULED, E.CHECKED_IN): S.CHECKED_IN,
     (S.SCHEDULED, E.EXAM_STARTED): S.IN_PROGRESS,  # ED / inpatient without check-in; recorded
     (S.SCHEDULED, E.RESCHEDULED): S.SCHEDULED,
+    # The appointment is cancelled but the exam is still wanted (the patient cannot come then, the
+    # scanner is down): back to the scheduling queue. DESIGN §1 lists only reschedule and cancel here;
+    # a centre needs this path too, or every cancelled time would withdraw the referral.
+    (S.SCHEDULED, E.APPOINTMENT_CANCELLED): S.READY_TO_SCHEDULE,
     (S.SCHEDULED, E.NO_SHOW): S.NO_SHOW,
     (S.SCHEDULED, E.HOLD_PLACED): S.ON_HOLD,
     (S.SCHEDULED, E.AUTHORIZATION_EXPIRED): S.PENDING_AUTHORIZATION,
@@ -168,7 +173,7 @@ TRANSITIONS: Final[Mapping[tuple[OrderState, OrderEvent], Target]] = {
 #: Events that need a reason a person gave (recorded on the timeline).
 EVENTS_REQUIRING_REASON: Final = frozenset(
     {E.CANCEL, E.AUTHORIZATION_DENIED, E.EXAM_DISCONTINUED, E.QC_FAILED_INCOMPLETE, E.HOLD_PLACED,
-     E.STUDY_SUBSTITUTED, E.PROTOCOL_CHANGED_STUDY, E.PATIENT_LEFT}
+     E.STUDY_SUBSTITUTED, E.PROTOCOL_CHANGED_STUDY, E.PATIENT_LEFT, E.APPOINTMENT_CANCELLED}
 )
 
 

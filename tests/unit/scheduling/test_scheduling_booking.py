@@ -98,20 +98,24 @@ def test_rescheduling_may_overlap_the_appointment_s_own_old_time(center: Schedul
     assert appointment(center, made).start == ny(3, 9, 20)
 
 
-def test_cancelling_an_appointment_cancels_its_order_and_frees_the_slot(center: SchedulingCenter) -> None:
+def test_cancelling_an_appointment_with_its_order_frees_the_slot(center: SchedulingCenter) -> None:
     order = center.order("MR-LSPINE")
     made = book(center, order, "MR1", ny(3, 9))
-    center.bus.handle(CancelAppointment(actor=center.scheduler, appointment_id=made, reason="patient declined"))
+    center.bus.handle(CancelAppointment(actor=center.scheduler, appointment_id=made, reason="patient declined",
+                                        cancel_order=True))
     assert appointment(center, made).state is AppointmentState.CANCELLED
     assert center.state(order) == "cancelled"
     book(center, center.order("MR-BRAIN"), "MR1", ny(3, 9))
 
 
-def test_keeping_the_order_without_a_new_slot_is_refused_with_the_way_forward(center: SchedulingCenter) -> None:
-    made = book(center, center.order("MR-LSPINE"), "MR1", ny(3, 9))
-    with pytest.raises(Conflict, match="reschedule"):
-        center.bus.handle(CancelAppointment(actor=center.scheduler, appointment_id=made, reason="later",
-                                            cancel_order=False))
+def test_a_cancelled_time_sends_the_order_back_to_the_scheduling_queue(center: SchedulingCenter) -> None:
+    order = center.order("MR-LSPINE")
+    made = book(center, order, "MR1", ny(3, 9))
+    center.bus.handle(CancelAppointment(actor=center.scheduler, appointment_id=made, reason="patient away that week"))
+    assert appointment(center, made).state is AppointmentState.CANCELLED
+    assert center.state(order) == "ready_to_schedule"
+    book(center, order, "MR1", ny(4, 9))  # booked again later
+    assert center.state(order) == "scheduled"
 
 
 def test_cancelling_the_order_elsewhere_releases_its_slot(center: SchedulingCenter) -> None:

@@ -108,7 +108,7 @@ class CancelIn(_Strict):
     """Cancel an appointment (and its order: see the service's note)."""
 
     reason: str = Field(min_length=1)
-    cancel_order: bool = True
+    cancel_order: bool = False  # True withdraws the order too; by default it returns to the scheduling queue
 
 
 class ClosureIn(_Strict):
@@ -231,7 +231,7 @@ def reschedule(appointment_id: str, body: RescheduleIn, radflow: App,
 @router.post("/appointments/{appointment_id}/cancel")
 def cancel(appointment_id: str, body: CancelIn, radflow: App,
            actor: Annotated[Principal, requires(Action.APPOINTMENT_BOOK)]) -> dict[str, Any]:
-    """Cancel an appointment with its order."""
+    """Cancel an appointment: the order returns to the scheduling queue (or is withdrawn with `cancel_order`)."""
     radflow.bus.handle(booking.CancelAppointment(actor=actor, appointment_id=appointment_id, reason=body.reason,
                                                  cancel_order=body.cancel_order))
     return _appointment(radflow, actor, appointment_id)

@@ -75,7 +75,7 @@ class CancelAppointment:
     actor: Principal
     appointment_id: str
     reason: str
-    cancel_order: bool = True
+    cancel_order: bool = False
 
 
 def _local(scanner: Scanner, uow: UnitOfWork, moment: datetime) -> str:
@@ -217,21 +217,21 @@ def reschedule_appointment(cmd: RescheduleAppointment, uow: UnitOfWork, ctx: Ser
 
 
 def cancel_appointment(cmd: CancelAppointment, uow: UnitOfWork, ctx: ServiceContext) -> str:
-    """Cancel an appointment and its order, in one transaction.
+    """Cancel an appointment; the order goes back to the scheduling queue, or is cancelled with it.
 
-    The lifecycle table (DESIGN §1) has no way from `scheduled` back to `ready_to_schedule` except
-    by a new slot: a patient who keeps the order but not the time is rescheduled instead.
+    A patient who cannot come at that time still needs the exam: by default the order returns to
+    `ready_to_schedule`; `cancel_order=True` withdraws the order too (the exam is no longer wanted).
     """
-    if not cmd.cancel_order:
-        raise Conflict("an appointment of a scheduled order is either moved to a new time (reschedule) or "
-                       "cancelled with its order; the order lifecycle has no way back to 'ready to schedule' "
-                       "without a new slot")
     with uow:
         appointment = appointments(uow).get(cmd.appointment_id)
         order = uow.orders.get(appointment.order_id)
         guard_order(cmd.actor, Action.APPOINTMENT_BOOK, order)
         appointment.cancel(reason=cmd.reason, by=cmd.actor.user_id, at=ctx.clock.now())
-        cancel_order_in(uow, ctx, CancelOrder(actor=cmd.actor, order_id=order.id, reason=cmd.reason))
+        if cmd.cancel_order:
+            cancel_order_in(uow, ctx, CancelOrder(actor=cmd.actor, order_id=order.id, reason=cmd.reason))
+        else:
+            order.transition(OrderEvent.APPOINTMENT_CANCELLED, by=cmd.actor.user_id, at=ctx.clock.now(),
+                             reason=cmd.reason, details={"appointment_id": appointment.id})
         record_access(uow, ctx, cmd.actor, "appointment.cancel", patient_id=order.patient_id,
                       object_type="appointment", object_id=appointment.id, detail=cmd.reason)
         uow.commit()
