@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, desc, event, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, registry, relationship
+from sqlalchemy.orm import Session, registry, relationship, selectinload
 
 from radflow.adapters.db import hl7_tables as h
 from radflow.adapters.db import tables as t
@@ -14,14 +15,14 @@ from radflow.domain.aggregate import Aggregate
 from radflow.domain.errors import Conflict, NotFound
 from radflow.domain.hl7_message import Hl7Message, MessageReference, MessageStatus
 from radflow.domain.jobs import Job, JobState
-from radflow.services.interfaces.store import MessageSearch, MessageSummary, StoredMapping
+from radflow.services.interfaces.store import MessageSearch, MessageSummary, StoredKey, StoredMapping
 
 
 def map_hl7(reg: registry) -> None:
     """Map the stored message and its references on the shared registry."""
     reg.map_imperatively(MessageReference, h.hl7_message_refs)
     reg.map_imperatively(Hl7Message, h.hl7_messages, properties={
-        "references": relationship(MessageReference, cascade="all, delete-orphan", lazy="selectin",
+        "references": relationship(MessageReference, cascade="all, delete-orphan", lazy="select",
                                    order_by=h.hl7_message_refs.c.id),
     })
 
@@ -73,7 +74,8 @@ class SqlHl7Messages:
                            "by another connection") from taken
 
     def get(self, message_id: str) -> Hl7Message:
-        found = self.session.get(Hl7Message, message_id)
+        # With its references: the monitor reads them after the unit of work has ended.
+        found = self.session.get(Hl7Message, message_id, options=[selectinload(Hl7Message.references)])  # type: ignore[arg-type]
         if found is None:
             raise NotFound(f"HL7 message '{message_id}' not found")
         return found
@@ -85,6 +87,21 @@ class SqlHl7Messages:
                        m.c.control_id == control_id)
                 .order_by(m.c.received_at))
         return list(self.session.scalars(stmt))
+
+    def keys(self, sending_application: str, sending_facility: str, control_id: str) -> list[StoredKey]:
+        # Columns only: the common answers (a new message, a repeat) need neither the raw bytes nor the ORM.
+        m = h.hl7_messages
+        stmt = (select(m.c.id, m.c.content_sha256, m.c.status, m.c.ack, m.c.received_at)
+                .where(m.c.sending_application == sending_application, m.c.sending_facility == sending_facility,
+                       m.c.control_id == control_id)
+                .order_by(m.c.received_at))
+        return [StoredKey(row.id, row.content_sha256, row.status, bytes(row.ack), row.received_at)
+                for row in self.session.execute(stmt)]
+
+    def count_delivery(self, message_id: str, at: datetime) -> None:
+        m = h.hl7_messages
+        self.session.execute(m.update().where(m.c.id == message_id)
+                             .values(deliveries=m.c.deliveries + 1, last_delivered_at=at))
 
     def _filtered(self, stmt: Select[Any], query: MessageSearch) -> Select[Any]:
         m = h.hl7_messages

@@ -49,7 +49,7 @@ from radflow.services.interfaces.orders_in import apply_order
 from radflow.services.interfaces.outbound import enqueue_application_ack
 from radflow.services.interfaces.patients_in import apply_merge, apply_patient
 from radflow.services.interfaces.reports_in import apply_report
-from radflow.services.interfaces.store import Hl7MessageRepository, messages
+from radflow.services.interfaces.store import Hl7MessageRepository, StoredKey, messages
 from radflow.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("radflow.hl7")
@@ -123,19 +123,21 @@ class Hl7Inbound:
         with self.uow_factory() as uow:
             store = messages(uow)
             now = self.ctx.clock.now()
-            earlier = store.with_control_id(*frame.key) if frame.key else []
-            same = next((m for m in earlier if m.content_sha256 == frame.digest), None)
-            if same is not None:
-                same.delivered_again(at=now)
-                if same.status is not MessageStatus.REJECTED:
-                    self._commit(uow)
-                    return same.ack
+            earlier = store.keys(*frame.key) if frame.key else []
+            same = next((k for k in earlier if k.content_sha256 == frame.digest), None)
+            if same is not None and same.status is not MessageStatus.REJECTED:
+                store.count_delivery(same.id, now)
+                self._commit(uow)
+                return same.ack
             if same is None and earlier:
                 return self._hold(uow, frame, earlier[0])
             mapping = current_mapping(uow)
             sender = sender_of(mapping, frame.header) if frame.error is None else None
-            message = same or _new_message(frame, now, sender)
-            if same is None:
+            if same is not None:  # refused before, sent again: processed again
+                message = store.get(same.id)
+                message.delivered_again(at=now)
+            else:
+                message = _new_message(frame, now, sender)
                 _store(store, message)
             if frame.error is None:
                 try:
@@ -156,19 +158,19 @@ class Hl7Inbound:
         with self.uow_factory() as uow:
             store = messages(uow)
             now = self.ctx.clock.now()
-            earlier = store.with_control_id(*frame.key) if frame.key else []
-            message = next((m for m in earlier if m.content_sha256 == frame.digest), None)
-            if message is None and earlier:
+            earlier = store.keys(*frame.key) if frame.key else []
+            same = next((k for k in earlier if k.content_sha256 == frame.digest), None)
+            if same is None and earlier:
                 return self._hold(uow, frame, earlier[0])  # a different message took the id meanwhile
-            if message is not None and message.status is not MessageStatus.REJECTED:
-                self._commit(uow)  # another connection applied it meanwhile: its ACK is the answer
-                return message.ack
+            if same is not None and same.status is not MessageStatus.REJECTED:
+                return same.ack  # another connection applied it meanwhile: its ACK is the answer
             mapping = current_mapping(uow)
             sender = sender_of(mapping, frame.header) if frame.header is not None else None
-            if message is None:
+            if same is None:
                 message = _new_message(frame, now, sender)
                 _store(store, message)
             else:
+                message = store.get(same.id)
                 message.delivered_again(at=now)  # sent again while refused; still refused
             reception = self._refusal(uow, frame, error, message, sender)
             message.rejected(outcome_of(reception, error), by=LISTENER, at=now)
@@ -184,12 +186,13 @@ class Hl7Inbound:
                  sender: SenderMapping | None) -> Reception:
         return refusal(uow, self.ctx, frame, error, message, sender)
 
-    def _hold(self, uow: UnitOfWork, frame: Frame, original: Hl7Message) -> bytes:
+    def _hold(self, uow: UnitOfWork, frame: Frame, original: StoredKey) -> bytes:
         """A different content under a control id already used: kept apart, not applied, answered AE 205."""
         now = self.ctx.clock.now()
+        control_id = frame.key[2] if frame.key else "?"
         error = AckError(
             ErrorCode.DUPLICATE_KEY_IDENTIFIER,
-            f"message control id {original.control_id} was already used on "
+            f"message control id {control_id} was already used on "
             f"{original.received_at.isoformat(timespec='seconds')} for a different message; this one is held "
             "for review and was not applied — send changes under a new MSH-10",
             ErrorLocation("MSH", field=10),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from radflow.domain.errors import Conflict, NotFound
 from radflow.domain.hl7_message import Hl7Message, MessageStatus
 from radflow.domain.jobs import Job, JobState
-from radflow.services.interfaces.store import MessageSearch, MessageSummary, StoredMapping
+from radflow.services.interfaces.store import MessageSearch, MessageSummary, StoredKey, StoredMapping
 from radflow.services.memory import MemoryStore
 
 
@@ -35,6 +36,13 @@ class MemoryHl7Messages:
         found = [m for m in self.rows.values() if (m.sending_application, m.sending_facility, m.control_id) == (
             sending_application, sending_facility, control_id)]
         return sorted(found, key=lambda m: m.received_at)
+
+    def keys(self, sending_application: str, sending_facility: str, control_id: str) -> list[StoredKey]:
+        return [StoredKey(m.id, m.content_sha256, m.status, m.ack, m.received_at)
+                for m in self.with_control_id(sending_application, sending_facility, control_id)]
+
+    def count_delivery(self, message_id: str, at: datetime) -> None:
+        self.get(message_id).delivered_again(at=at)
 
     def search(self, query: MessageSearch) -> tuple[list[MessageSummary], int]:
         def matches(m: Hl7Message) -> bool:

@@ -51,6 +51,17 @@ class MessageSummary:
 
 
 @dataclass(frozen=True)
+class StoredKey:
+    """What the receiving path needs of a message already stored under a control id (no raw bytes)."""
+
+    id: str
+    content_sha256: str
+    status: MessageStatus
+    ack: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class StoredMapping:
     """One loaded version of the HL7 mapping file, as every process reads it."""
 
@@ -70,6 +81,8 @@ class Hl7MessageRepository(Protocol):
     def get(self, message_id: str) -> Hl7Message: ...
     def with_control_id(self, sending_application: str, sending_facility: str,
                         control_id: str) -> list[Hl7Message]: ...
+    def keys(self, sending_application: str, sending_facility: str, control_id: str) -> list[StoredKey]: ...
+    def count_delivery(self, message_id: str, at: datetime) -> None: ...
     def search(self, query: MessageSearch) -> tuple[list[MessageSummary], int]: ...
     def counts_by_status(self) -> dict[MessageStatus, int]: ...
 
