@@ -2,7 +2,7 @@
 and PostgreSQL.
 
     .venv/bin/python bench/hl7_ingest.py [--db sqlite,postgres] [--kinds order,update,repeat]
-                                         [--connections 1,8] [--seconds 20] [--workers N]
+                                         [--connections 1,8] [--seconds 20] [--workers N] [--processes N]
     .venv/bin/python bench/hl7_ingest.py --profile order|update|repeat [--db sqlite] [--messages 300]
 
 Each database is fresh (a SQLite file in a temporary directory — WAL, synchronous=FULL — or a
@@ -148,36 +148,43 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(database: Database, workers: int) -> Iterator[tuple[int, int]]:
-    """`radflow serve --no-http --no-dicom` on an ephemeral port; yields (port, pid)."""
+def server(database: Database, workers: int, processes: int = 1) -> Iterator[tuple[int, list[int]]]:
+    """`radflow serve --no-http --no-dicom` on an ephemeral port (several processes share it with
+    SO_REUSEPORT); yields (port, pids) once every process listens."""
     port = free_port()
-    env = {**database.env, "RADFLOW_MLLP_PORT": str(port)}
+    env = {**database.env, "RADFLOW_MLLP_PORT": str(port), "RADFLOW_MLLP_REUSE_PORT": str(processes > 1).lower()}
     if workers:
         env["RADFLOW_MLLP_WORKERS"] = str(workers)
-    log = open(Path(database.env["RADFLOW_DATA_DIR"]) / "serve.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen([sys.executable, "-m", "radflow.entrypoints.cli", "serve", "--no-http",
-                                "--no-dicom"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    workdir = Path(database.env["RADFLOW_DATA_DIR"])
+    logs = [workdir / f"serve-{number}.log" for number in range(processes)]
+    started = []
+    for log in logs:
+        with open(log, "wb") as output:
+            started.append(subprocess.Popen([sys.executable, "-m", "radflow.entrypoints.cli", "serve", "--no-http",
+                                             "--no-dicom"], env=env, stdout=output, stderr=subprocess.STDOUT))
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"radflow serve exited with {process.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            if any(p.poll() is not None for p in started):
+                raise RuntimeError("a radflow serve process exited before listening")
+            if all(b"HL7 MLLP listener on" in log.read_bytes() for log in logs):
                 break
-            except OSError:
-                time.sleep(0.2)
-        yield port, process.pid
+            time.sleep(0.3)
+        yield port, [p.pid for p in started]
     finally:
-        process.terminate()
-        process.wait(30)
-        log.close()
+        for process in started:
+            process.terminate()
+        for process in started:
+            process.wait(30)
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of the server processes, from /proc."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / TICKS
 
 
 @dataclass
@@ -203,7 +210,7 @@ class Result:
                 f"{p99:.1f} | {cpu:.1f} | {self.refused} |")
 
 
-def drive(port: int, pid: int, database: str, kind: str, connections: int, seconds: float,
+def drive(port: int, pid: list[int], database: str, kind: str, connections: int, seconds: float,
           make: Callable[[int], bytes]) -> Result:
     """`connections` senders, each waiting for its ACK before the next message, for `seconds`."""
     latencies: list[float] = []
@@ -250,13 +257,13 @@ def postgres_settings() -> str:
 
 
 def run(databases: list[str], kinds: list[str], connection_counts: list[int], seconds: float,
-        workers: int) -> None:
+        workers: int, processes: int) -> None:
     print("| database | kind | connections | messages | msg/s | p50 ms | p99 ms | server CPU ms/msg | not AA |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name in databases:
         workdir = Path(tempfile.mkdtemp(prefix=f"hl7bench-{name}-"))
         try:
-            with fresh_database(name, workdir) as database, server(database, workers) as (port, pid):
+            with fresh_database(name, workdir) as database, server(database, workers, processes) as (port, pid):
                 population = 0
                 for kind in kinds:
                     for connections in connection_counts:
@@ -321,6 +328,7 @@ def main() -> None:
     parser.add_argument("--connections", default="1,8")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=0, help="RADFLOW_MLLP_WORKERS for the server (0: sized)")
+    parser.add_argument("--processes", type=int, default=1, help="radflow serve processes sharing the port")
     parser.add_argument("--profile", choices=("order", "update", "repeat"))
     parser.add_argument("--messages", type=int, default=300)
     args = parser.parse_args()
@@ -328,7 +336,7 @@ def main() -> None:
         profile(args.profile, args.db.split(",")[0], args.messages)
         return
     run(args.db.split(","), args.kinds.split(","), [int(c) for c in args.connections.split(",")], args.seconds,
-        args.workers)
+        args.workers, args.processes)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     mllp_max_frame_bytes: int = 1_048_576
     # Threads applying messages; 0 sizes them to the database connection pool.
     mllp_workers: int = 0
+    # Let several `radflow serve` processes on one machine share the MLLP port (SO_REUSEPORT).
+    mllp_reuse_port: bool = False
     # Outbound HL7 (status, reports, application acks): connecting, then waiting for the ACK.
     hl7_connect_timeout_seconds: float = 10.0
     hl7_ack_timeout_seconds: float = 30.0

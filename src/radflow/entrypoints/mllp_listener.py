@@ -3,7 +3,7 @@ through `services.interfaces.inbound` on a thread pool sized to the database con
 
 `make_listener(radflow)` is what `radflow serve` looks for. Settings: RADFLOW_MLLP_HOST/PORT, TLS with
 RADFLOW_MLLP_TLS_CERT and _KEY (and _CA to require client certificates), _IDLE_TIMEOUT_SECONDS,
-_MAX_FRAME_BYTES, _WORKERS. The listener's counters are exported on /metrics as radflow_mllp_*.
+_MAX_FRAME_BYTES, _WORKERS, _REUSE_PORT (several processes on one port). The listener's counters are exported on /metrics as radflow_mllp_*.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class MllpService:
             self.inbound.handle, host=host or settings.mllp_host,
             port=settings.mllp_port if port is None else port, ssl_context=tls_context(settings),
             max_frame_bytes=settings.mllp_max_frame_bytes, idle_timeout_s=settings.mllp_idle_timeout_seconds,
-            executor=self.executor, clock=radflow.ctx.clock,
+            executor=self.executor, clock=radflow.ctx.clock, reuse_port=settings.mllp_reuse_port,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

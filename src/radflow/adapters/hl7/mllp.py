@@ -69,8 +69,11 @@ class MllpListener:
         idle_timeout_s: float = 300.0,
         executor: Executor | None = None,
         clock: Clock | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.handler = handler
+        # SO_REUSEPORT: several processes listen on one port and the kernel spreads connections.
+        self.reuse_port = reuse_port
         self.host = host
         self.requested_port = port
         self.ssl_context = ssl_context
@@ -92,7 +95,8 @@ class MllpListener:
     async def start(self) -> None:
         """Bind and start accepting connections."""
         self._server = await asyncio.start_server(
-            self._serve_connection, self.host, self.requested_port, ssl=self.ssl_context
+            self._serve_connection, self.host, self.requested_port, ssl=self.ssl_context,
+            reuse_port=self.reuse_port or None,
         )
         log.info("MLLP listening on %s:%s%s", self.host, self.port, " (TLS)" if self.ssl_context else "")
 
