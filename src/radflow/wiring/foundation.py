@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from radflow.adapters.fhir import queries as fhir_queries
+from radflow.adapters.fhir.read_model import SqlFhirReadModel
 from radflow.services import authorizations, documents, order_changes, orders, patients, routing, views
 from radflow.services.bus import Handler
 from radflow.wiring import Area
@@ -11,6 +13,7 @@ _HANDLERS: dict[type, Handler] = {
     **authorizations.HANDLERS,
     **documents.HANDLERS,
     **views.HANDLERS,
+    **fhir_queries.HANDLERS,
     orders.ReceiveReferral: orders.receive_referral,
     order_changes.SupplyDocumentation: order_changes.supply_documentation,
     order_changes.AssignProtocol: order_changes.assign_protocol,
@@ -21,4 +24,5 @@ AREA = Area(
     name="foundation",
     handlers=_HANDLERS,
     job_handlers={**routing.JOB_HANDLERS, **authorizations.JOB_HANDLERS},
+    repositories={"fhir_views": SqlFhirReadModel},
 )

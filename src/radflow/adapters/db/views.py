@@ -30,7 +30,8 @@ class SqlReadModel:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _where(self, stmt: Select[Any], query: OrderFilter) -> Select[Any]:
+    def where_orders(self, stmt: Select[Any], query: OrderFilter) -> Select[Any]:
+        """Add the order conditions of `query` — including who may see which orders — to `stmt`."""
         o = t.orders
         if query.states:
             stmt = stmt.where(o.c.state.in_(query.states))
@@ -68,7 +69,7 @@ class SqlReadModel:
                        auth_state.label("auth_state"), auth_assignee.label("auth_assignee"), c.c.payer_id)
                 .join(p, p.c.id == o.c.patient_id)
                 .outerjoin(c, c.c.id == o.c.coverage_id))
-        stmt = self._where(stmt, query).order_by(o.c.target_at, o.c.received_at).limit(query.limit)
+        stmt = self.where_orders(stmt, query).order_by(o.c.target_at, o.c.received_at).limit(query.limit)
         stmt = stmt.offset(query.offset)
         rows = []
         for r in self.session.execute(stmt):
@@ -86,7 +87,7 @@ class SqlReadModel:
         return rows
 
     def count_orders(self, query: OrderFilter) -> int:
-        stmt = self._where(select(func.count()).select_from(t.orders), query)
+        stmt = self.where_orders(select(func.count()).select_from(t.orders), query)
         return int(self.session.execute(stmt).scalar_one())
 
     def board(self) -> list[BoardCell]:

@@ -4,8 +4,8 @@ and a one-commit create that hands back the order it made.
 They follow the services' rules exactly: the policy is checked (`services.access.guard`), lists are
 narrowed by `services.views.visible_filter`, and each answer writes one audit record in its own
 transaction (a list names its patient when it holds exactly one). They are service-layer handlers,
-registered on the bus like any other (`register_queries`); the composition root can take `HANDLERS`
-into `bootstrap.command_handlers()` and wire `SqlFhirReadModel` as the unit of work's `fhir_views`.
+registered on the bus like any other by the foundation's wiring (`radflow.wiring.foundation`), which also
+puts `SqlFhirReadModel` on the unit of work as `fhir_views`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from radflow.adapters.fhir.criteria import AuditCriteria, CoverageCriteria, OrderCriteria, PatientCriteria
-from radflow.adapters.fhir.read_model import FhirReadModel, SqlFhirReadModel
+from radflow.adapters.fhir.read_model import FhirReadModel
 from radflow.adapters.fhir.search import Page
 from radflow.domain.audit import AuditRecord
 from radflow.domain.order import Order
@@ -27,7 +25,7 @@ from radflow.domain.referral import Coverage
 from radflow.domain.users import Principal
 from radflow.services.access import guard, guard_order
 from radflow.services.audit import record_access
-from radflow.services.bus import Handler, ServiceBus
+from radflow.services.bus import Handler
 from radflow.services.context import ServiceContext
 from radflow.services.orders import ReceiveReferral, receive_referral_in
 from radflow.services.unit_of_work import UnitOfWork
@@ -110,14 +108,11 @@ class FindAuditRecords:
 
 
 def fhir_views(uow: UnitOfWork) -> FhirReadModel:
-    """The unit of work's FHIR read model (wired as `fhir_views`, else built on its session)."""
+    """The unit of work's FHIR read model (wired by the foundation's area as `fhir_views`)."""
     wired: FhirReadModel | None = getattr(uow, "fhir_views", None)
-    if wired is not None:
-        return wired
-    session = getattr(uow, "session", None)
-    if isinstance(session, Session):
-        return SqlFhirReadModel(session)
-    raise RuntimeError("this unit of work has no FHIR read model")
+    if wired is None:
+        raise RuntimeError("this unit of work has no FHIR read model")
+    return wired
 
 
 def _audit_list(uow: UnitOfWork, ctx: ServiceContext, actor: Principal, action: str, object_type: str,
@@ -217,12 +212,3 @@ HANDLERS: Mapping[type, Handler] = {
     ReceiveServiceRequest: receive_service_request, GetCoverage: get_coverage,
     FindCoverages: find_coverages, FindAuditRecords: find_audit_records,
 }
-
-
-def register_queries(bus: ServiceBus) -> None:
-    """Add the FHIR queries to a bus that lacks them (idempotent; safe from several threads)."""
-    for command_type, handler in HANDLERS.items():
-        try:
-            bus.register(command_type, handler)
-        except ValueError:  # already registered: by the composition root, or by a concurrent first request
-            continue

@@ -90,7 +90,7 @@ class SqlFhirReadModel:
 
     def _visible_orders(self, stmt: Select[Any], visible: OrderFilter) -> Select[Any]:
         # The one place that says which orders a user may see (referrer: ordered, copied, covering).
-        return self._orders_view._where(stmt, visible)
+        return self._orders_view.where_orders(stmt, visible)
 
     def _visible_patients(self, column: Any, visible: OrderFilter) -> list[ColumnElement[bool]]:
         if visible.visible_patient_ids is not None:

@@ -17,21 +17,16 @@ from fastapi.responses import Response
 
 from radflow.adapters.fhir.bundle import searchset
 from radflow.adapters.fhir.parsing import Issue, Refusal, operation_outcome
-from radflow.adapters.fhir.queries import register_queries
 from radflow.adapters.fhir.search import SearchRequest
 from radflow.adapters.fhir.vocabulary import FHIR_JSON
 from radflow.bootstrap import Radflow
 from radflow.services.bus import ServiceBus
 
 MEDIA_TYPE = f"{FHIR_JSON}; charset=utf-8"
-_WIRED_FLAG = "fhir.queries_registered"
 
 
 def fhir_bus(radflow: Radflow) -> ServiceBus:
-    """The bus, with the FHIR queries registered (once per process; the composition root may do it first)."""
-    if not radflow.extras.get(_WIRED_FLAG):
-        register_queries(radflow.bus)
-        radflow.extras[_WIRED_FLAG] = True
+    """The bus (the FHIR queries are wired by the composition root like every other handler)."""
     return radflow.bus
 
 
