@@ -171,10 +171,9 @@ def issue_api_token(uow_factory: UnitOfWorkFactory, ctx: ServiceContext, actor: 
 def token_principal(uow_factory: UnitOfWorkFactory, token: str, source: str) -> Principal:
     """The principal a bearer token stands for; unknown or revoked tokens are refused."""
     with uow_factory() as uow:
-        user_id = uow.credentials.token_user(token_hash(token))
-        if user_id is None:
+        user = uow.credentials.token_owner(token_hash(token))
+        if user is None:
             raise Unauthenticated("unknown or revoked API token")
-        user = uow.users.get(user_id)
         if not user.active:
             raise Unauthenticated("this account is disabled")
         return user.principal(source)

@@ -193,9 +193,10 @@ class MemoryCounters:
 class MemoryCredentials:
     """Fake sessions and tokens."""
 
-    def __init__(self, sessions: dict[Any, Any], tokens: dict[Any, Any]) -> None:
+    def __init__(self, sessions: dict[Any, Any], tokens: dict[Any, Any], users: dict[Any, Any]) -> None:
         self.sessions = sessions
         self.tokens = tokens
+        self.users = users
 
     def add_session(self, session: WebSession, source: str) -> None:
         self.sessions[session.token_hash] = session
@@ -217,6 +218,11 @@ class MemoryCredentials:
 
     def token_user(self, token_hash: str) -> str | None:
         found: str | None = self.tokens.get(token_hash)
+        return found
+
+    def token_owner(self, token_hash: str) -> User | None:
+        user_id = self.tokens.get(token_hash)
+        found: User | None = self.users.get(user_id) if user_id else None
         return found
 
 
@@ -274,7 +280,8 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.jobs = MemoryJobs(working.table("jobs"), "job")
         self.audit = MemoryAudit(working.audit)
         self.counters = MemoryCounters(working.counters)
-        self.credentials = MemoryCredentials(working.table("web_sessions"), working.table("api_tokens"))
+        self.credentials = MemoryCredentials(working.table("web_sessions"), working.table("api_tokens"),
+                                             working.table("users"))
         for name, factory in self._extra.items():
             setattr(self, name, factory(working))
 

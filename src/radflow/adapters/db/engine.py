@@ -17,7 +17,9 @@ def make_engine(url: str, *, schema: str = "", echo: bool = False, pool_size: in
     if schema:
         # Every connection works in the given schema (tests run each in a schema of their own).
         connect_args["options"] = f"-csearch_path={schema}"
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+    # No pre-ping: it costs a round trip on every checkout. After a database restart the first
+    # statement on a stale connection fails once, and SQLAlchemy then replaces the whole pool.
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
                          connect_args=connect_args)
 
 

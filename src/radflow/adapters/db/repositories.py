@@ -245,6 +245,12 @@ class SqlCredentials:
         self._db.execute(t.api_tokens.insert().values(token_hash=token_hash, user_id=user_id, name=name,
                                                           created_at=at))
 
+    def token_owner(self, token_hash: str) -> User | None:
+        # One statement: the token and its user together (this runs on every API request).
+        stmt = (select(User).join(t.api_tokens, t.api_tokens.c.user_id == t.users.c.id)
+                .where(t.api_tokens.c.token_hash == token_hash, t.api_tokens.c.revoked_at.is_(None)))
+        return self._db.scalars(stmt).first()
+
     def token_user(self, token_hash: str) -> str | None:
         row = self._db.execute(select(t.api_tokens.c.user_id).where(
             t.api_tokens.c.token_hash == token_hash, t.api_tokens.c.revoked_at.is_(None))).first()
