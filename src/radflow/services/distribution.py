@@ -151,6 +151,17 @@ def _record_orus(uow: UnitOfWork, report: Report, order: Order, version: int, no
         sync_oru(made, job)
 
 
+def provider_report_due(ctx: ServiceContext, report: Report, order: Order) -> datetime | None:
+    """When a mammogram's report must reach the provider (MQSA: 30 days, or 7 for Suspicious and up)."""
+    if order.requested_modality != "MG":
+        return None
+    # Imported here: patient communication builds on this module; the MQSA facts are its.
+    from radflow.services.patient_communication import end_of_day, mqsa_facts
+
+    facts = mqsa_facts(report, order, ctx.settings.zone)
+    return None if isinstance(facts, str) else end_of_day(facts.provider_report_due, ctx.settings.zone)
+
+
 def distribute_job(job: Job, uow: UnitOfWork, ctx: ServiceContext) -> dict[str, Any] | None:
     """Job: post a signed report to the providers' inboxes and the portal; record the ORU; deliver the order."""
     # Imported here: patient_release builds on this module (its deliveries), this job on its portal copy.
@@ -160,11 +171,12 @@ def distribute_job(job: Job, uow: UnitOfWork, ctx: ServiceContext) -> dict[str, 
     order = uow.orders.get(report.order_id)
     version, now = int(job.payload.get("version", 0)), ctx.clock.now()
     reasons = report_actionable(uow, ctx, report)
+    due = provider_report_due(ctx, report, order)
     posted = []
     for kind, npi, name in _providers(order):
         made, new = ensure_distribution(uow, report, order, version, Purpose.REPORT, kind, npi, name,
                                         DeliveryChannel.INBOX, now, actionable=bool(reasons),
-                                        actionable_reasons=reasons)
+                                        actionable_reasons=reasons, due_at=due)
         if new:
             made.deliver(at=now, by=SYSTEM, note="posted to the inbox")
             if reasons:

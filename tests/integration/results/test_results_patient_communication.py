@@ -87,6 +87,9 @@ def test_a_suspicious_mammogram_is_due_to_patient_and_provider_within_7_days_and
     inbox = [d for d in ok(api.get(f"/api/orders/{study.order_id}/distributions", headers=rad.headers))[
         "distributions"] if d["channel"] == "inbox"]
     assert inbox and inbox[0]["state"] == "delivered"
+    provider_due = datetime.fromisoformat(inbox[0]["due_at"])
+    assert provider_due.astimezone(radflow.settings.zone).date() == reading_day + timedelta(days=7)
+    assert datetime.fromisoformat(inbox[0]["delivered_at"]) <= provider_due
 
 
 def test_a_report_is_the_patients_on_signing_unless_that_one_report_is_held_and_the_hold_ends_on_time(
