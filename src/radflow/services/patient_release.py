@@ -249,6 +249,46 @@ def list_my_results(cmd: ListMyResults, uow: UnitOfWork, ctx: ServiceContext) ->
 
 
 @dataclass(frozen=True)
+class WaitingLine:
+    """An exam of the patient whose report they cannot read yet: not signed, or held at their request."""
+
+    order: Order
+    exam_name: str
+    active_hold: ReleaseHold | None
+
+
+@dataclass(frozen=True)
+class ListMyWaitingResults:
+    """A patient's exams whose reports are not readable yet (where they may ask to hold the report back)."""
+
+    actor: Principal
+
+
+def list_my_waiting_results(cmd: ListMyWaitingResults, uow: UnitOfWork, ctx: ServiceContext) -> list[WaitingLine]:
+    """Exams not cancelled whose report is not released to the patient (audited, also when empty)."""
+    guard(cmd.actor, Action.PORTAL_RESULTS)
+    patient_ids = sorted({p for p in (cmd.actor.patient_id, *cmd.actor.proxy_patient_ids) if p})
+    now = ctx.clock.now()
+    with uow:
+        orders = [o for pid in patient_ids for o in uow.orders.for_patient(pid) if not o.is_cancelled]
+        reports = reports_in(uow).for_orders([o.id for o in orders])
+        holds = holds_in(uow).for_orders([o.id for o in orders])
+        lines = []
+        for order in orders:
+            report = reports.get(order.id)
+            mine = [h for h in holds if h.order_id == order.id]
+            signed = report.signed_at if report is not None and report.is_signed else None
+            if released_since(signed, mine, now) is not None:
+                continue
+            active = next((h for h in mine if h.is_active(now)), None)
+            lines.append(WaitingLine(order, exam_name(ctx, order), active))
+        record_access(uow, ctx, cmd.actor, "portal.waiting", object_type="portal",
+                      patient_id=patient_ids[0] if len(patient_ids) == 1 else "", detail=f"{len(lines)} exams")
+        uow.commit()
+        return lines
+
+
+@dataclass(frozen=True)
 class PortalReport:
     """A released report as the patient reads it."""
 
@@ -319,5 +359,6 @@ def print_report(cmd: PrintReport, uow: UnitOfWork, ctx: ServiceContext) -> byte
 HANDLERS: dict[type, Handler] = {
     PlaceReleaseHold: place_release_hold, LiftReleaseHold: lift_release_hold, GetReleaseStatus: get_release_status,
     ListMyResults: list_my_results, OpenMyResult: open_my_result, PrintReport: print_report,
+    ListMyWaitingResults: list_my_waiting_results,
 }
 JOB_HANDLERS: dict[str, JobHandler] = {HOLD_EXPIRY: hold_expiry_job}

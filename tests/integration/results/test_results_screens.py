@@ -59,7 +59,12 @@ def test_referrer_patient_and_desk_through_the_screens(radflow: Radflow, make_us
     ct = new_study(radflow, "CT-LDCT")
     held = new_study(radflow, "CT-CHEST", patient_id=ct.patient_id)
     mammogram = new_study(radflow, "MG-SCREEN")
+    asked_to_wait = new_study(radflow, "CT-ABD", patient_id=ct.patient_id)
     patient = signed_in(app, make_user, "patient", patient_id=ct.patient_id)
+    waiting = patient.get("/portal")
+    assert asked_to_wait.accession_number in waiting.text and "Hold my report" in waiting.text
+    assert patient.post(f"/results/orders/{asked_to_wait.order_id}/holds", {
+        "reason": "patient_request", "days": "14"}).status_code == 303
     desk = signed_in(app, make_user, "front_desk")
     scheduler = signed_in(app, make_user, "scheduler")
 
@@ -73,6 +78,7 @@ def test_referrer_patient_and_desk_through_the_screens(radflow: Radflow, make_us
     sign(radflow, rad.principal, ct.order_id, findings=[LUNG_RADS_3], sections={
         "findings": "7 mm solid nodule.", "impression": "Lung-RADS 3."})
     sign(radflow, rad.principal, held.order_id)
+    sign(radflow, rad.principal, asked_to_wait.order_id)
     sign(radflow, rad.principal, mammogram.order_id, findings=[{
         "system": "bi-rads", "exam_modality": "MG", "right": {"category": "2"}, "left": {"category": "1"},
         "density": "b"}])
@@ -88,6 +94,11 @@ def test_referrer_patient_and_desk_through_the_screens(radflow: Radflow, make_us
     assert ct.order_id in portal.text and held.order_id not in portal.text
     assert "Lung-RADS 3" in patient.get(f"/portal/results/{ct.order_id}").text
     assert patient.get(f"/portal/results/{held.order_id}").status_code == 404
+    assert f"/portal/results/{asked_to_wait.order_id}" not in portal.text
+    (hold_id,) = re.findall(r'action="/results/holds/([0-9a-f]{32})/lift"', portal.text)
+    assert patient.post(f"/results/holds/{hold_id}/lift", {"order_id": asked_to_wait.order_id,
+                                                           "reason": "released by the patient"}).status_code == 303
+    assert f"/portal/results/{asked_to_wait.order_id}" in patient.get("/portal").text
     pdf = patient.client.get(f"/results/orders/{ct.order_id}/report.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     asked = patient.post("/portal/records-requests", {"items": ["report_copies"], "order_ids": [ct.order_id],

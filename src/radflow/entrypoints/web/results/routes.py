@@ -35,6 +35,7 @@ from radflow.services.patient_release import (
     GetReleaseStatus,
     LiftReleaseHold,
     ListMyResults,
+    ListMyWaitingResults,
     OpenMyResult,
     PlaceReleaseHold,
     PrintReport,
@@ -174,8 +175,9 @@ def set_responsibility(order_id: str, request: Request, radflow: ScreenApp, form
 def _portal(request: Request, radflow: ScreenApp, actor: Principal, *, error: FormError | None = None,
             status_code: int = 200) -> Response:
     lines = radflow.bus.handle(ListMyResults(actor=actor))
+    waiting = radflow.bus.handle(ListMyWaitingResults(actor=actor))
     requests = radflow.bus.handle(rr.ListRecordsRequests(actor=actor, open_only=False)) if actor.patient_id else []
-    return render(request, actor, "results/portal.html", lines=lines, requests=requests, error=error,
+    return render(request, actor, "results/portal.html", lines=lines, waiting=waiting, requests=requests, error=error,
                   deliveries=[(d.value, d.value.replace("_", " ")) for d in DeliveryMethod],
                   status_code=status_code)
 
