@@ -146,7 +146,8 @@ def measure(name: str, n: int, shape: str, expected: Path, out: Path, args: argp
     subprocess.run([sys.executable, str(KIT / "mwlbench.py"), "run", "--port", str(PORTS[name]), "--aec", AETS[name],
                     "--aet", "CT3", "--expected", str(expected), "--label", f"{name}/{shape}", "--n", str(n),
                     "--queries", str(args.queries), "--budget-s", str(args.budget), "--concurrency", "4",
-                    "--conc-queries", str(args.queries), "--conc-budget-s", str(args.budget / 2),
+                    "--min-queries", str(args.min_queries), "--conc-queries", str(args.queries),
+                    "--conc-budget-s", str(args.budget / 2), "--conc-grace-s", str(args.grace),
                     "--server-pid", str(pid), "--out", str(out)], check=False)
     result: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
     return result
@@ -168,9 +169,15 @@ def main() -> None:
     parser.add_argument("--all-max", type=int, default=10000, help="largest N for the match-all shape")
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--budget", type=float, default=40.0, help="seconds per sequential phase")
+    parser.add_argument("--min-queries", type=int, default=5, help="sequential queries at least, whatever the budget")
+    parser.add_argument("--grace", type=float, default=30.0, help="seconds the concurrent phase's last queries get")
     parser.add_argument("--database-url", default="", help="radflow's database (default: SQLite in the workdir)")
     parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "mwl-bench")
+    parser.add_argument("--data", type=Path, help="a folder already holding items.json and expected.json for the one "
+                                                 "size given (radflow only: no .wl files are needed)")
     args = parser.parse_args()
+    # A `timeout` or Ctrl-C still stops the servers started here (their process groups).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     run = args.workdir / "results" / time.strftime("%Y%m%d-%H%M%S")
     run.mkdir(parents=True)
     env = {**os.environ, "RADFLOW_DATA_DIR": str(args.workdir / "radflow"), "RADFLOW_DICOM_PORT": str(PORTS["radflow"]),
@@ -184,7 +191,7 @@ def main() -> None:
     results: list[Path] = []
     server_side: dict[str, list[float]] = {}
     for n in args.sizes:
-        folder = generate(n, args.workdir)
+        folder = args.data if args.data else generate(n, args.workdir)
         if "radflow" in args.targets:
             log(f"loading {n} items into radflow")
             started = time.monotonic()
