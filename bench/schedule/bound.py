@@ -273,6 +273,58 @@ SMOOTHING = 0.7
 GAP_TO_STOP = 1e-4
 
 
+@dataclass(frozen=True)
+class PartOutcome:
+    """How column generation ended on one part."""
+
+    lp_value: float
+    upper: float  # valid upper bound on the part's LP (and so on its on-time score)
+    converged: bool
+    rounds: int
+
+
+def solve_part(
+    part: _Part, seconds: float, *, smoothing: float = SMOOTHING, per_order: int = 4, label: str | None = None
+) -> PartOutcome:
+    """Column generation on one part until its Lagrangian bound meets the LP, or `seconds` pass."""
+    began = time.monotonic()
+    best_upper = math.inf
+    centre: Duals | None = None
+    rounds = 0
+    while True:
+        tick = time.monotonic()
+        value = part.solve()
+        lp_seconds = time.monotonic() - tick
+        rounds += 1
+        current = part.duals()
+        # Price at duals smoothed toward the best-bound centre (Wentges); when that finds nothing
+        # the current duals would price positive, price at the current duals themselves.
+        smoothed = centre.toward(current, smoothing) if centre is not None and smoothing > 0 else current
+        new, upper = part.price(smoothed, per_order)
+        if upper < best_upper:
+            best_upper, centre = upper, smoothed
+        new = part.positive_under(current, [c for c in new if c[:3] not in part.columns])
+        if not new and smoothed is not current:
+            new, upper = part.price(current, per_order)
+            if upper < best_upper:
+                best_upper, centre = upper, current
+            new = [c for c in new if c[:3] not in part.columns]
+        if label is not None:
+            print(
+                f"  {label} ({len(part.orders)} orders): round {rounds} lp={value:.2f} upper={best_upper:.2f} "
+                f"columns={len(part.columns)} +{len(new)} lp {lp_seconds:.1f}s at {time.monotonic() - began:.0f}s",
+                file=sys.stderr,
+            )
+        if not new:
+            return PartOutcome(value, value, True, rounds)
+        if best_upper - value < max(1e-6, GAP_TO_STOP * value):
+            return PartOutcome(value, best_upper, True, rounds)
+        if time.monotonic() - began > seconds:
+            return PartOutcome(value, best_upper, False, rounds)
+        for column in new:
+            part.add_column(*column[:3])
+
+
 def time_indexed_bound(
     problem: SchedulingProblem, incumbent: Schedule | None = None, time_limit: float = 600.0, verbose: bool = False
 ) -> BoundResult:
@@ -290,42 +342,11 @@ def time_indexed_bound(
                 if incumbent.is_on_time(o) and o not in problem.fixed:
                     part.add_column(o, incumbent.scanner_of[o], incumbent.start_of[o])
         share = (time_limit - (time.monotonic() - began)) / (len(parts) - index)
-        part_began = time.monotonic()
-        best_upper = math.inf
-        centre: Duals | None = None
-        while True:
-            tick = time.monotonic()
-            value = part.solve()
-            lp_seconds = time.monotonic() - tick
-            rounds += 1
-            current = part.duals()
-            # Price at duals smoothed toward the best-bound centre (Wentges); when that finds nothing
-            # the current duals would price positive, price at the current duals themselves.
-            smoothed = centre.toward(current, SMOOTHING) if centre is not None else current
-            new, upper = part.price(smoothed)
-            if upper < best_upper:
-                best_upper, centre = upper, smoothed
-            new = part.positive_under(current, [c for c in new if c[:3] not in part.columns])
-            if not new and smoothed is not current:
-                new, upper = part.price(current)
-                if upper < best_upper:
-                    best_upper, centre = upper, current
-                new = [c for c in new if c[:3] not in part.columns]
-            if verbose:
-                print(
-                    f"  part {index} ({len(part.orders)} orders): round {rounds} lp={value:.2f} "
-                    f"upper={best_upper:.2f} columns={len(part.columns)} +{len(new)} lp {lp_seconds:.1f}s",
-                    file=sys.stderr,
-                )
-            if not new or best_upper - value < max(1e-6, GAP_TO_STOP * value):
-                break
-            if time.monotonic() - part_began > share:
-                converged = False
-                break
-            for column in new:
-                part.add_column(*column[:3])
-        total_lp += value
-        total_value += value if not new else best_upper
+        outcome = solve_part(part, share, label=f"part {index}" if verbose else None)
+        rounds += outcome.rounds
+        converged = converged and outcome.converged
+        total_lp += outcome.lp_value
+        total_value += outcome.upper
     return BoundResult(
         value=total_value,
         lp_value=total_lp,

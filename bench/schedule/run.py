@@ -50,7 +50,9 @@ def _validator() -> ModuleType:
     return module
 
 
-def run_instance(path: Path, time_limit: float | None, bound_limit: float) -> dict[str, Any]:
+def run_instance(
+    path: Path, time_limit: float | None, bound_limit: float, plans_dir: Path | None = None
+) -> dict[str, Any]:
     """Every figure of one table row."""
     validate = _validator()
     raw = json.loads(path.read_text(encoding="utf-8"))
@@ -58,9 +60,14 @@ def run_instance(path: Path, time_limit: float | None, bound_limit: float) -> di
     began = time.monotonic()
     snapshot, calendar = read_instance(raw)
     limit = time_limit if time_limit is not None else default_time_limit(len(snapshot.orders))
-    row: dict[str, Any] = {"instance": judged.name, "orders": len(snapshot.orders),
-                           "scanners": len(snapshot.scanners), "sites": len({s.site for s in snapshot.scanners}),
-                           "days": snapshot.horizon_end // 1440, "limit": limit}
+    row: dict[str, Any] = {
+        "instance": judged.name,
+        "orders": len(snapshot.orders),
+        "scanners": len(snapshot.scanners),
+        "sites": len({s.site for s in snapshot.scanners}),
+        "days": snapshot.horizon_end // 1440,
+        "limit": limit,
+    }
     plans = {}
     for policy in (Policy.OPTIMIZE, Policy.GREEDY, Policy.FIRST_AVAILABLE):
         started = time.monotonic() if policy is not Policy.OPTIMIZE else began
@@ -70,6 +77,9 @@ def run_instance(path: Path, time_limit: float | None, bound_limit: float) -> di
         report = validate.evaluate(judged, document)
         row[policy.value] = {"metrics": report["metrics"], "valid": report["valid"], "seconds": seconds}
         plans[policy] = plan
+        if plans_dir is not None:
+            plans_dir.mkdir(parents=True, exist_ok=True)
+            (plans_dir / f"{judged.name}.{policy.value}.json").write_text(json.dumps(document))
     problem = SchedulingProblem(snapshot)
     bound = time_indexed_bound(problem, Schedule.from_plan(problem, plans[Policy.OPTIMIZE]), bound_limit)
     row["bound"] = bound.value
@@ -115,11 +125,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--bound-limit", type=float, default=900.0)
     parser.add_argument("--markdown", type=Path, default=None, help="append the table rows to this file")
     parser.add_argument("--json", type=Path, default=None, help="append every figure as JSON lines")
+    parser.add_argument("--plans", type=Path, default=None, help="write each plan into this folder")
     args = parser.parse_args(argv)
     paths = args.instances or sorted((SHARED / "public").glob("*.json")) + sorted(GENERATED.glob("*.json"))
     print(HEADER, flush=True)
     for path in paths:
-        row = run_instance(path, args.time_limit, args.bound_limit)
+        row = run_instance(path, args.time_limit, args.bound_limit, args.plans)
         line = format_row(row)
         print(line, flush=True)
         if args.markdown is not None:

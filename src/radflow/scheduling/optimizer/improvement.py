@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from radflow.scheduling.optimizer.budget import Deadline
-from radflow.scheduling.optimizer.problem import SchedulingProblem
+from radflow.scheduling.optimizer.list_scheduling import earliest_placement, scanner_preference
+from radflow.scheduling.optimizer.problem import UNLIMITED, SchedulingProblem
 from radflow.scheduling.optimizer.repack import dispatch
 from radflow.scheduling.optimizer.schedule import UNASSIGNED, Schedule
 from radflow.scheduling.optimizer.scoring import ScheduleQuality, measure, measure_part
@@ -101,6 +102,8 @@ class NeighbourhoodSearch:
         self.quality = measure(schedule)
         self.log = SearchLog()
         self.rng = random.Random(0)
+        preference = scanner_preference(self.problem)
+        self.scanner_order = [sorted(e, key=preference.__getitem__) for e in self.problem.eligible]
         self.orders_of_scanner: list[list[int]] = [[] for _ in self.problem.scanner_ids]
         for o in range(self.problem.n_orders):
             if o not in self.problem.fixed:
@@ -209,6 +212,23 @@ class NeighbourhoodSearch:
             return False
         return quality.ranking() > self.quality.ranking()
 
+    def _rehome(self, dropped: list[int], undo: dict[int, tuple[int, int]]) -> dict[int, tuple[int, int] | None]:
+        """Book exams a neighbourhood gave up elsewhere, on time if they were: one step of an ejection chain.
+
+        A neighbourhood lets a flexible exam go to make room for one that fits nowhere else; if the
+        flexible one still finds an on-time place on another day or scanner, the score goes up.
+        """
+        problem, schedule = self.problem, self.schedule
+        placed: dict[int, tuple[int, int] | None] = {}
+        for o in sorted(dropped, key=lambda o: (-problem.weight[o], problem.due[o])):
+            was_on_time = undo[o][1] <= problem.last_on_time_start(o)
+            latest = problem.last_on_time_start(o) if was_on_time else UNLIMITED
+            found = earliest_placement(schedule, o, self.scanner_order[o], latest)
+            if found is not None:
+                schedule.assign(o, found[1], found[0])
+                placed[o] = (found[1], found[0])
+        return placed
+
     def _keep_if_better(self, placements: dict[int, tuple[int, int] | None]) -> bool:
         """Apply new places; keep them if every moved exam checks out and the schedule gets better."""
         schedule = self.schedule
@@ -221,6 +241,7 @@ class NeighbourhoodSearch:
             return False
         before = measure_part(schedule, changed)
         undo = self._apply(changed)
+        changed.update(self._rehome([o for o, p in changed.items() if p is None and undo[o][0] != UNASSIGNED], undo))
         quality = self.quality.changed_by(before, measure_part(schedule, changed))
         if self._sound(changed) and self._better(quality):
             self.quality = quality
