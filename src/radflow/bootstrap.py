@@ -17,7 +17,7 @@ from radflow.adapters.db.engine import make_engine, make_session_factory
 from radflow.adapters.db.job_queue import SqlJobQueue
 from radflow.adapters.db.mapping import start_mappers
 from radflow.adapters.db.uow import SqlAlchemyUnitOfWork
-from radflow.adapters.notify.outbox import OutboxGateway
+from radflow.adapters.notify.channels import gateway_from_settings
 from radflow.adapters.passwords import Argon2Hasher
 from radflow.catalog.checklist import load_checklist
 from radflow.catalog.loader import Catalog, load_catalog
@@ -128,7 +128,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
         catalog=catalog,
         checklist_rules=load_checklist(),
         audit_key=audit_key(settings),
-        gateway=gateway or OutboxGateway(settings.data_dir / "outbox"),
+        gateway=gateway or gateway_from_settings(settings.data_dir),
     )
     events = event_handlers()
 

@@ -115,7 +115,7 @@ def test_a_stop_reply_revokes_at_once_and_confirms_once(center: RemindersCenter)
     assert "sms" not in view.usable and "email" in view.usable
 
 
-def test_x_cancels_the_visit_through_the_booking_service_and_c_confirms(center: RemindersCenter) -> None:
+def test_x_cancels_the_visit_and_returns_the_exam_to_scheduling_and_c_confirms(center: RemindersCenter) -> None:
     patient_id, order_id, _ = booked(center)
     center.run_due_jobs()
     confirmed = center.bus.handle(HandleReply(actor=center.gateway_user, channel="sms",
@@ -124,7 +124,7 @@ def test_x_cancels_the_visit_through_the_booking_service_and_c_confirms(center: 
     cancelled = center.bus.handle(HandleReply(actor=center.gateway_user, channel="sms",
                                               from_address="+1 555 010 1234", text="x"))
     assert cancelled.outcome.startswith("visit of 2026-03-10 cancelled")
-    assert center.state(order_id) == "cancelled"
+    assert center.state(order_id) == "ready_to_schedule"  # the referral stands: the desk books again
     center.run_due_jobs()
     assert "is cancelled" in center.sent("sms")[-1].body
     assert all(not m.is_open for m in center.messages(patient_id))

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from radflow.domain.errors import NotFound, ValidationError
 from radflow.domain.ids import new_id
+from radflow.domain.lifecycle import OrderEvent, OrderState
 from radflow.domain.messaging.contact import PHONE_CHANNELS, Channel, ContactPreference, normal_address
 from radflow.domain.messaging.message import Message, MessageEvent, MessageState
 from radflow.domain.messaging.replies import InboundReply, PatientResponse, ResponseKind
@@ -25,7 +26,6 @@ from radflow.services.access import guard
 from radflow.services.audit import record_access
 from radflow.services.bus import Handler
 from radflow.services.context import ServiceContext
-from radflow.services.order_changes import CancelOrder, cancel_order_in
 from radflow.services.preparation import Visit, find_visit, site_zone
 from radflow.services.reminders.delivery import center_contact
 from radflow.services.reminders.planning import REPLY_ACTOR, plan_message
@@ -195,12 +195,18 @@ def _act(uow: UnitOfWork, ctx: ServiceContext, cmd: HandleReply, reply: Reply, c
 
 def _cancel_visit(uow: UnitOfWork, ctx: ServiceContext, visit: Visit, channel: Channel, address: str, reply: Reply,
                   reply_id: str, texts_back: bool) -> str:
-    """Cancel every booked appointment of the visit through the booking service, on the patient's word."""
+    """Cancel every booked appointment of the visit on the patient's word; the exams go back to scheduling.
+
+    A patient who cannot come has not withdrawn the referral: each order returns to the scheduling queue
+    (`appointment_cancelled`) and the desk calls to book again.
+    """
     reason = f"patient replied '{reply.text.strip()[:40]}' by {channel.value}"
     for exam in visit.exams:
         order = uow.orders.get(exam.order_id)
         release_appointment_in(uow, ctx, REPLY_CANCELLER, order, reason)
-        cancel_order_in(uow, ctx, CancelOrder(actor=REPLY_CANCELLER, order_id=order.id, reason=reason))
+        if order.state is OrderState.SCHEDULED:
+            order.transition(OrderEvent.APPOINTMENT_CANCELLED, by=REPLY_CANCELLER.user_id, at=ctx.clock.now(),
+                             reason=reason)
     _respond(uow, ctx, visit, ResponseKind.CANCELLED, channel.value, reply.text)
     if texts_back:
         center = center_contact(uow, ctx, visit.first.site_id)
