@@ -19,14 +19,14 @@ from radflow_test_support import UserFactory
 @pytest.mark.parametrize(("role", "flags", "start"), [
     ("intake", {}, "/intake"),
     ("authorization", {}, "/authorization"),
-    ("radiologist", {}, "/protocoling"),
+    ("radiologist", {}, "/reading"),
     ("manager", {}, "/board"),
     ("admin", {}, "/board"),
     ("scheduler", {}, "/scheduling"),
-    ("front_desk", {}, "/patients"),
-    ("technologist", {}, "/board"),
+    ("front_desk", {}, "/exam-day/arrivals"),
+    ("technologist", {}, "/exam-day/worklist"),
     ("technologist", {"lead_technologist": True}, "/protocoling"),
-    ("referring_provider", {"npi": "1234567893"}, "/orders"),
+    ("referring_provider", {"npi": "1234567893"}, "/results/inbox"),
 ])
 def test_each_role_lands_on_its_own_start_page(radflow: Radflow, make_user: UserFactory, role: str,
                                                flags: dict[str, object], start: str) -> None:

@@ -47,14 +47,14 @@ NAVIGATION: Final[tuple[NavItem, ...]] = (
 HOME: Final[dict[Role, str]] = {
     Role.INTAKE: "/intake",
     Role.AUTHORIZATION: "/authorization",
-    Role.RADIOLOGIST: "/protocoling",
+    Role.RADIOLOGIST: "/reading",  # the reading worklist (web/reporting); protocoling from the menu
     Role.MANAGER: "/board",
     Role.ADMIN: "/board",
     Role.SCHEDULER: "/scheduling",  # the booking queue (web/scheduling)
-    Role.FRONT_DESK: "/patients",
-    Role.TECHNOLOGIST: "/board",
-    Role.REFERRING_PROVIDER: "/orders",
-    Role.PATIENT: "/orders",
+    Role.FRONT_DESK: "/exam-day/arrivals",  # today's arrivals (web/exam_day)
+    Role.TECHNOLOGIST: "/exam-day/worklist",  # the room's worklist (web/exam_day)
+    Role.REFERRING_PROVIDER: "/results/inbox",  # reports to read (web/results)
+    Role.PATIENT: "/portal",  # released reports (web/results)
     Role.INTEGRATION: "/orders",
 }
 
