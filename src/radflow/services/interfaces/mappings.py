@@ -56,17 +56,27 @@ def parse_stored(stored: StoredMapping) -> InterfaceMapping:
     return parsed
 
 
+_IN_THIS_TRANSACTION = "hl7.mapping"
+
+
 def current_mapping(uow: UnitOfWork) -> InterfaceMapping | None:
-    """The mapping in use now (None until one is loaded); call inside an open unit of work."""
+    """The mapping in use now (None until one is loaded); call inside an open unit of work.
+
+    Read once per transaction (a message and the status messages its changes queue see one version).
+    """
+    if _IN_THIS_TRANSACTION in uow.extras:
+        kept: InterfaceMapping | None = uow.extras[_IN_THIS_TRANSACTION]
+        return kept
     store = mappings(uow)
     current = store.current_version()
-    if current is None:
-        return None
-    with _PARSED_LOCK:
-        found = _PARSED.get(current)
-    if found is not None:
-        return found
-    return parse_stored(store.get(current[0]))
+    found: InterfaceMapping | None = None
+    if current is not None:
+        with _PARSED_LOCK:
+            found = _PARSED.get(current)
+        if found is None:
+            found = parse_stored(store.get(current[0]))
+    uow.extras[_IN_THIS_TRANSACTION] = found
+    return found
 
 
 @dataclass(frozen=True)
