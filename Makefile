@@ -1,6 +1,8 @@
 # radflow — the two commands: `make run` and `make test`.
 SHELL := /bin/bash
-PYTHON_312 := $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1)
+# The first candidate that really runs 3.12: a pyenv shim named python3.12 can exist and still fail.
+PYTHON_312 := $(shell for c in $$(command -v python3.12 2>/dev/null) $$(ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | sort -rV); do \
+  "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1 && { echo "$$c"; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -48,7 +50,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 
+# wrk is the FHIR benchmark's load generator; only the benchmarks need it.
 bench: $(STAMP) sysdeps
+	@dpkg -s wrk >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }
 	$(PY) bench/run_all.py
 
 clean:

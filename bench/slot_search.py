@@ -1,7 +1,7 @@
 """Slot search latency: one order over a 14-day horizon, 35 scanners, 50,000 booked appointments, PostgreSQL.
 
     .venv/bin/python bench/slot_search.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
-                                          [--appointments 50000] [--searches 300] [--write]
+                                          [--appointments 50000] [--searches 300] [--profile]
 
 Seeds a schema of its own (dropped afterwards): three sites in New York, 35 scanners (MR 8, CT 8,
 US 8, MG 4, DX 4, NM 2, PT 1) open 07:00–21:00 on weekdays and 08:00–14:00 on Saturdays, staffed
