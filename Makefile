@@ -41,10 +41,10 @@ run: $(STAMP)
 	$(VENV)/bin/radflow serve
 
 test: $(STAMP) sysdeps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 test-long: $(STAMP) sysdeps
-	RADFLOW_LONG=1 $(PY) -m pytest -q -m "slow or not slow"
+	RADFLOW_LONG=1 $(PY) -m pytest -q -n 2 -m "slow or not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -85,6 +85,8 @@ def enter_referral(page: Page, family: str, exam: str, *, born: str, phone: str,
 def protocol(chromium: Browser, server: Server, accession: str, variant: str) -> None:
     """Radiologist: from the protocoling queue, protocol the exam with a contrast variant."""
     with signed_in(chromium, server, "radiologist") as page:
+        # a radiologist starts on the reading worklist; protocoling is one click away in the menu
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Protocoling").click()
         expect(page.get_by_role("heading", name="Protocoling queue")).to_be_visible()
         page.get_by_role("link", name=f"Protocol {accession}").click()
         page.get_by_label(variant).check()
