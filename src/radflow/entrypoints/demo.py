@@ -136,8 +136,9 @@ def _seed_orders(radflow: Radflow, people: dict[str, Principal], clock: FakeCloc
     bus, intake, authorizer, radiologist = radflow.bus, people["intake"], people["auth"], people["rad"]
     patients: list[tuple[str, str | None]] = []
     for family, given, birth, sex, phone, payer in PATIENTS:
-        registered: RegisteredPatient = bus.handle(RegisterPatient(actor=intake, family_name=family, given_name=given, birth_date=birth,
-                                                sex=sex, phone=phone, email=f"{given.lower()}@example.org"))
+        registered: RegisteredPatient = bus.handle(RegisterPatient(
+            actor=intake, family_name=family, given_name=given, birth_date=birth,
+            sex=sex, phone=phone, email=f"{given.lower()}@example.org"))
         coverage: str | None = None
         if payer != "self_pay":
             coverage = bus.handle(AddCoverage(actor=intake, patient_id=registered.patient_id, payer_id=payer,

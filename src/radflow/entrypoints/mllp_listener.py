@@ -3,7 +3,8 @@ through `services.interfaces.inbound` on a thread pool sized to the database con
 
 `make_listener(radflow)` is what `radflow serve` looks for. Settings: RADFLOW_MLLP_HOST/PORT, TLS with
 RADFLOW_MLLP_TLS_CERT and _KEY (and _CA to require client certificates), _IDLE_TIMEOUT_SECONDS,
-_MAX_FRAME_BYTES, _WORKERS, _REUSE_PORT (several processes on one port). The listener's counters are exported on /metrics as radflow_mllp_*.
+_MAX_FRAME_BYTES, _WORKERS, _REUSE_PORT (several processes on one port). The listener's counters are
+exported on /metrics as radflow_mllp_*.
 """
 
 from __future__ import annotations

@@ -30,11 +30,13 @@ def seed_world(radflow: Radflow) -> World:
     intake = Principal.system("seed", role=Role.INTAKE)
     ids = []
     for family, npi in (("Own", REFERRER_NPI), ("Other", OTHER_NPI)):
-        patient = radflow.bus.handle(RegisterPatient(actor=intake, family_name=family, given_name="Pat",
-                                                     birth_date=date(1980, 5, 5), sex="F", phone=f"555-77{len(family)}-1000"))
+        patient = radflow.bus.handle(RegisterPatient(
+            actor=intake, family_name=family, given_name="Pat", birth_date=date(1980, 5, 5), sex="F",
+            phone=f"555-77{len(family)}-1000"))
         coverage = radflow.bus.handle(AddCoverage(actor=intake, patient_id=patient.patient_id,
                                                   payer_id="aetna_commercial", member_id="W1"))
-        order = radflow.bus.handle(ReceiveReferral(actor=intake, patient_id=patient.patient_id, channel="e_order", lines=(
+        order = radflow.bus.handle(ReceiveReferral(
+            actor=intake, patient_id=patient.patient_id, channel="e_order", lines=(
             OrderLine(protocol_code="MR-LSPINE", reason_for_exam="back pain with radiculopathy",
                       diagnosis_codes=("M54.16",), ordering_provider_npi=npi, ordering_provider_name="Dr X",
                       coverage_id=coverage),)))

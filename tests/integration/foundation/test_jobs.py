@@ -28,8 +28,8 @@ def incomplete_referral(radflow: Radflow) -> str:
     from radflow.domain.users import Principal, Role
 
     intake = Principal.system("t", role=Role.INTAKE)
-    pid = radflow.bus.handle(RegisterPatient(actor=intake, family_name="Doe", given_name="Jo", birth_date=date(1970, 1, 1),
-                                             sex="F")).patient_id
+    pid = radflow.bus.handle(RegisterPatient(actor=intake, family_name="Doe", given_name="Jo",
+                                             birth_date=date(1970, 1, 1), sex="F")).patient_id
     result = radflow.bus.handle(ReceiveReferral(actor=intake, patient_id=pid, channel="fax", reply_fax="555-300-4000",
                                                 lines=(OrderLine(protocol_code="CT-HEAD", contrast="without"),)))
     return str(result.order_ids[0])

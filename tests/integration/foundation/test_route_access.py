@@ -100,7 +100,8 @@ def objects(radflow: Radflow, world: World) -> Objects:
     with radflow.uow() as uow:
         other_cov = uow.coverages.for_patient(world.other_patient)[0].id
     return Objects(
-        own={"patient": world.own_patient, "order": world.own_order, "document": docs[0], "coverage": world.own_coverage},
+        own={"patient": world.own_patient, "order": world.own_order, "document": docs[0],
+             "coverage": world.own_coverage},
         other={"patient": world.other_patient, "order": world.other_order, "document": docs[1], "coverage": other_cov},
     )
 

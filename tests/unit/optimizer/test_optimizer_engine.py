@@ -39,7 +39,8 @@ def test_optimize_books_a_short_exam_ahead_of_a_long_one_when_only_the_short_one
     # optimizer keeps more orders on time.
     instance = base_instance()
     instance["horizon"]["days"] = 1
-    instance["protocols"].append({"code": "CT-LONG", "modality": "CT", "requires": [], "minutes": 120, "contrast": False})
+    instance["protocols"].append({"code": "CT-LONG", "modality": "CT", "requires": [], "minutes": 120,
+                                  "contrast": False})
     long_first = order("L1", "CT-LONG", due="2025-06-02T11:00")
     heads = [order(f"H{k}", due="2025-06-02T12:00") for k in range(12)]
     instance = with_orders(instance, long_first, *heads)
