@@ -269,8 +269,9 @@ def run_wrk(port: int, method: str, items: list[str], token: str, connections: i
         "req_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
         "non_2xx": int(errors.group(1)) if errors else 0,
         "socket_errors": socket_errors.group(1) if socket_errors else "none",
-        "p50": re.search(r"50%\s+(\S+)", output).group(1),  # type: ignore[union-attr]
-        "p99": re.search(r"99%\s+(\S+)", output).group(1),  # type: ignore[union-attr]
+        # the latency distribution's own lines: "99%" also ends a figure of the thread stats above them
+        "p50": re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1),  # type: ignore[union-attr]
+        "p99": re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1),  # type: ignore[union-attr]
         "server_cpu_s": round(server_cpu, 2), "postgres_cpu_s": round(pg_cpu, 2), "wrk_cpu_s": round(wrk_cpu, 2),
         "server_cpu_ms_per_req": round(1000 * server_cpu / max(requests, 1), 3),
         "postgres_cpu_ms_per_req": round(1000 * pg_cpu / max(requests, 1), 3),
