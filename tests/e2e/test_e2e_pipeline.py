@@ -13,11 +13,13 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import Server
+if TYPE_CHECKING:  # annotations only: importing "conftest" by name picks whichever conftest came last
+    from conftest import Server
 
 pytestmark = pytest.mark.e2e
 # The machine running the tests may be busy (a shared CI box, argon2 at sign-in): wait for the page a while

@@ -92,7 +92,9 @@ def on_order_transitioned(event: DomainEvent, uow: UnitOfWork) -> None:
 
 EVENT_HANDLERS: dict[type[DomainEvent], list[EventHandler]] = {
     ReportFinalized: [on_report_signed], ReportAmended: [on_report_signed],
-    ExternalReportReceived: [on_outside_report], OrderTransitioned: [on_order_transitioned],
+    # ExternalReportReceived reaches on_outside_report through outside_reports, which decides first
+    # whether the outside text becomes a signed Report (then it is read as any signed report is).
+    OrderTransitioned: [on_order_transitioned],
 }
 
 

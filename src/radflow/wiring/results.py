@@ -29,6 +29,7 @@ from radflow.services import (
     distribution,
     followups,
     mammography_audit,
+    outside_reports,
     patient_communication,
     patient_release,
     records_requests,
@@ -88,7 +89,8 @@ AREA = Area(
     handlers=_HANDLERS,
     job_handlers=_JOBS,
     event_handlers=_events(distribution.EVENT_HANDLERS, patient_release.EVENT_HANDLERS,
-                           patient_communication.EVENT_HANDLERS, followups.EVENT_HANDLERS),
+                           patient_communication.EVENT_HANDLERS, followups.EVENT_HANDLERS,
+                           outside_reports.EVENT_HANDLERS),
     mappers=(map_results,),
     repositories={
         DISTRIBUTIONS: SqlDistributions, RELEASE_HOLDS: SqlReleaseHolds, RESULT_COMMUNICATIONS: SqlResultCommunications,

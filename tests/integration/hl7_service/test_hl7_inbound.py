@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from hl7_service_support import ack_code, count, sample, segment
+from hl7_service_support import DATA, ack_code, count, load_mapping_text, sample, segment
 
-from conftest import DATA, load_mapping_text
 from radflow.bootstrap import Radflow
 from radflow.domain.hl7_message import MessageStatus, ReferenceKind
 from radflow.domain.jobs import Job, JobState

@@ -11,13 +11,15 @@ from hypothesis import strategies as st
 
 from radflow.adapters.hl7.errors import Hl7ContentError
 from radflow.adapters.hl7.mapping import Destination
-from radflow.adapters.hl7.messages import CodedValue, InboundReport, Provider
+from radflow.adapters.hl7.messages import CodedValue, InboundMerge, InboundReport, Provider
 from radflow.adapters.hl7.outbound import (
     ORDER_STATUS_BY_STATE,
     OrderStatusUpdate,
     OutboundPatient,
+    PatientMergeMessage,
     RadsCategory,
     ReportMessage,
+    build_merge,
     build_order_status,
     build_report,
     order_status_code,
@@ -204,3 +206,18 @@ def test_any_patient_name_reaches_a_utf8_receiver_unchanged(family: str, given_n
     patient = replace(PATIENT, family_name=family, given_name=given_name)
     parsed = parse_message(build_report(replace(REPORT, patient=patient), EPIC))
     assert (parsed.patient.name.family, parsed.patient.name.given) == (family, given_name)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("version", ["2.3", "2.4", "2.5.1"])
+def test_a_merge_goes_out_as_adt_a40_that_a_receiver_reads_back(version: str) -> None:
+    temporary = OutboundPatient("T-0042", "MAINHOSP", "TRAUMA", "Alpha-7")
+    message = build_merge(PatientMergeMessage("RFM000001", AT, PATIENT, temporary, AT), replace(EPIC, version=version))
+    (msh,) = fields(message, "MSH")
+    assert msh[9] == ("ADT^A40" if version == "2.3" else "ADT^A40^ADT_A39") and msh[10] == "RFM000001"
+    assert fields(message, "EVN")[0][1:3] == ["A40", "20260302183000+0000"]
+    parsed = parse_message(message)
+    assert isinstance(parsed, InboundMerge)
+    (merge,) = parsed.merges
+    assert merge.surviving.identifiers[0].value == "884422" and merge.surviving.name.family == "Núñez"
+    assert [(i.value, i.assigning_authority) for i in merge.prior_identifiers] == [("T-0042", "MAINHOSP")]
+    assert merge.prior_names[0].family == "TRAUMA"

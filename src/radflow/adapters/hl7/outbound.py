@@ -216,6 +216,32 @@ def build_report(report: ReportMessage, destination: Destination, sender: Sender
     return render_message(segments, destination.charset)
 
 
+@dataclass(frozen=True)
+class PatientMergeMessage:
+    """ADT^A40: the surviving patient, and the record merged into it as the placer knew it."""
+
+    control_id: str
+    created_at: datetime
+    survivor: OutboundPatient
+    merged: OutboundPatient
+    merged_at: datetime
+
+
+def build_merge(merge: PatientMergeMessage, destination: Destination, sender: Sender | None = None) -> bytes:
+    """ADT^A40 (merge patient, identifier list): EVN, the survivor in PID, the merged record in MRG."""
+    sender = sender or Sender()
+    merged = merge.merged
+    segments = [
+        # The A40 travels in the A39 structure (HL7 2.3.1 3.3.40 onwards).
+        _msh(merge.control_id, merge.created_at, "ADT", "A40", destination, sender, structure="ADT_A39"),
+        render_segment("EVN", ["A40", hl7_timestamp(merge.merged_at, sender.zone)]),
+        _pid(merge.survivor),
+        render_segment("MRG", [(merged.mrn, "", "", merged.mrn_authority, "MR"), *[""] * 5,
+                               (merged.family_name, merged.given_name, merged.middle_name)]),  # MRG-1, MRG-7
+    ]
+    return render_message(segments, destination.charset)
+
+
 def _report_observations(report: ReportMessage, result_status: str, version: str) -> list[str]:
     """OBX lines: the text (one TX per line, or one FT), then the RADS category as CWE (CE before 2.5)."""
     lines = report.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -237,12 +263,13 @@ def _report_observations(report: ReportMessage, result_status: str, version: str
 
 
 def _msh(
-    control_id: str, created_at: datetime, code: str, trigger: str, destination: Destination, sender: Sender
+    control_id: str, created_at: datetime, code: str, trigger: str, destination: Destination, sender: Sender,
+    structure: str = "",
 ) -> str:
     if not control_id or len(control_id) > _CONTROL_ID_LENGTH:
         raise ValidationError(f"MSH-10 {control_id!r} must be 1 to {_CONTROL_ID_LENGTH} characters", field="control_id")
     message_type: tuple[str, ...] = (
-        (code, trigger) if destination.version == "2.3" else (code, trigger, f"{code}_{trigger}")
+        (code, trigger) if destination.version == "2.3" else (code, trigger, structure or f"{code}_{trigger}")
     )
     charset = "" if destination.charset.upper() in ("", "ASCII") else destination.charset
     return render_msh(

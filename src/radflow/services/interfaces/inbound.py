@@ -46,7 +46,7 @@ from radflow.services.audit import record_access
 from radflow.services.context import ServiceContext
 from radflow.services.interfaces.mappings import current_mapping
 from radflow.services.interfaces.orders_in import apply_order
-from radflow.services.interfaces.outbound import enqueue_application_ack
+from radflow.services.interfaces.outbound import enqueue_application_ack, interface_name
 from radflow.services.interfaces.patients_in import apply_merge, apply_patient
 from radflow.services.interfaces.reports_in import apply_report
 from radflow.services.interfaces.store import Hl7MessageRepository, StoredKey, messages
@@ -95,7 +95,7 @@ def read_frame(raw: bytes, peer: str) -> Frame:
 
 def sender_principal(sender: SenderMapping | None, peer: str) -> Principal:
     """Who acts when a sender's message is applied: the interface, as that sender, from its address."""
-    name = f"hl7:{sender.name}"[:60] if sender is not None else "hl7"
+    name = interface_name(sender) if sender is not None else "hl7"
     return Principal.system(name, role=Role.INTEGRATION, source=f"mllp:{peer}"[:200])
 
 

@@ -1,4 +1,4 @@
-"""HL7 going out: order status on every lifecycle change, reports on signing, application ACKs.
+"""HL7 going out: order status on every lifecycle change, reports on signing, merges, application ACKs.
 
 Each message is a durable job written in the transaction of the change that causes it (the
 transactional outbox, DESIGN §2): an in-transaction handler on `OrderTransitioned` (every state, now
@@ -28,7 +28,7 @@ from radflow.adapters.hl7.mapping import Destination, SenderMapping
 from radflow.adapters.hl7.mllp import MllpClient, MllpDeliveryError
 from radflow.config import Settings
 from radflow.domain.errors import NotFound
-from radflow.domain.events import OrderTransitioned
+from radflow.domain.events import OrderTransitioned, PatientsMerged
 from radflow.domain.hl7_message import Hl7Message
 from radflow.domain.ids import new_id
 from radflow.domain.jobs import Job
@@ -36,7 +36,7 @@ from radflow.domain.order import Order
 from radflow.domain.report import ReportAmended, ReportFinalized
 from radflow.services.context import ServiceContext
 from radflow.services.interfaces.mappings import current_mapping
-from radflow.services.interfaces.status_messages import report_message, status_message
+from radflow.services.interfaces.status_messages import merge_message, report_message, status_message
 from radflow.services.jobs import JobHandler, enqueue
 from radflow.services.unit_of_work import EventHandler, UnitOfWork
 
@@ -45,7 +45,8 @@ log = logging.getLogger("radflow.hl7.outbound")
 ORDER_STATUS = "hl7.order_status"
 REPORT = "hl7.report"
 APPLICATION_ACK = "hl7.application_ack"
-KINDS = (ORDER_STATUS, REPORT, APPLICATION_ACK)
+PATIENT_MERGE = "hl7.patient_merge"
+KINDS = (ORDER_STATUS, REPORT, APPLICATION_ACK, PATIENT_MERGE)
 _CONTROL_ID_LENGTH = 20  # MSH-10 is an ST of 20 characters in 2.3 to 2.5.1
 
 
@@ -63,6 +64,11 @@ def control_id_for(job_key: str) -> str:
 def queue_for(destination: Destination) -> str:
     """The job queue of a destination: its messages go out one at a time, in order."""
     return f"hl7:{destination.host}:{destination.port}"[:100]
+
+
+def interface_name(sender: SenderMapping) -> str:
+    """The name the interface acts under when it applies this sender's messages (its user id: system:NAME)."""
+    return f"hl7:{sender.name}"[:60]
 
 
 def _sender_of(uow: UnitOfWork, order: Order) -> SenderMapping | None:
@@ -160,6 +166,22 @@ def on_report_amended(event: Any, uow: UnitOfWork) -> None:
                 rads=[])
 
 
+def on_patients_merged(event: Any, uow: UnitOfWork) -> None:
+    """Queue ADT^A40 to every placer system with orders of the merged person (not to the one that merged)."""
+    assert isinstance(event, PatientsMerged)
+    senders: dict[str, SenderMapping] = {}
+    for order in uow.orders.for_patient(event.survivor_id):  # the merged record's orders have moved here
+        sender = _sender_of(uow, order)
+        if sender is None or sender.outbound is None or event.by == f"system:{interface_name(sender)}":
+            continue
+        senders.setdefault(queue_for(sender.outbound), sender)
+    for queue, sender in senders.items():
+        _add_job(uow, PATIENT_MERGE, f"{PATIENT_MERGE}:{queue}:{event.merged_id}:{event.survivor_id}", {
+            "survivor_id": event.survivor_id, "merged_id": event.merged_id, "at": event.at.isoformat(),
+            "sender": [sender.sending_application, sender.sending_facility],
+        }, event.at, queue)
+
+
 def enqueue_application_ack(uow: UnitOfWork, ctx: ServiceContext, message: Hl7Message, sender: SenderMapping,
                             ack: bytes) -> None:
     """Queue an enhanced-mode application ACK to the sender's return destination (HL7 2.5.1 2.9.3)."""
@@ -179,6 +201,7 @@ EVENT_HANDLERS: Mapping[type, list[EventHandler]] = {
     OrderTransitioned: [on_order_transitioned],
     ReportFinalized: [on_report_finalized],
     ReportAmended: [on_report_amended],
+    PatientsMerged: [on_patients_merged],
 }
 
 
@@ -244,6 +267,12 @@ def report_job(job: Job, uow: UnitOfWork, ctx: ServiceContext) -> dict[str, Any]
         uow, ctx, job, destination, control_id))
 
 
+def patient_merge_job(job: Job, uow: UnitOfWork, ctx: ServiceContext) -> dict[str, Any] | None:
+    """Job: send one ADT^A40 (patient merge) to a placer system."""
+    return _send(job, uow, ctx, "outbound", lambda destination, control_id: merge_message(
+        uow, ctx, job, destination, control_id))
+
+
 def application_ack_job(job: Job, uow: UnitOfWork, ctx: ServiceContext) -> dict[str, Any] | None:
     """Job: send an enhanced-mode application ACK to the sender's return destination."""
     ack = str(job.payload["ack"]).encode("latin-1")
@@ -265,4 +294,5 @@ JOB_HANDLERS: dict[str, JobHandler] = {
     ORDER_STATUS: order_status_job,
     REPORT: report_job,
     APPLICATION_ACK: application_ack_job,
+    PATIENT_MERGE: patient_merge_job,
 }

@@ -15,9 +15,11 @@ from radflow.adapters.hl7.messages import CodedValue, Provider
 from radflow.adapters.hl7.outbound import (
     OrderStatusUpdate,
     OutboundPatient,
+    PatientMergeMessage,
     RadsCategory,
     ReportMessage,
     Sender,
+    build_merge,
     build_order_status,
     build_report,
 )
@@ -116,3 +118,15 @@ def report_message(uow: UnitOfWork, ctx: ServiceContext, job: Job, destination: 
         ordering_provider=ordering_provider(order), rads=rads,
     )
     return build_report(message, destination, our_sender(ctx))
+
+
+def merge_message(uow: UnitOfWork, ctx: ServiceContext, job: Job, destination: Destination,
+                  control_id: str) -> bytes:
+    """The ADT^A40 for a merge: the survivor as the placer knows them, the merged record in MRG."""
+    sender = _sender(uow, job)
+    survivor, merged = uow.patients.get(job.payload["survivor_id"]), uow.patients.get(job.payload["merged_id"])
+    return build_merge(PatientMergeMessage(
+        control_id=control_id, created_at=job.created_at, survivor=outbound_patient(survivor, sender),
+        merged=outbound_patient(merged, sender), merged_at=datetime.fromisoformat(job.payload["at"]),
+    ), destination, our_sender(ctx))
+
