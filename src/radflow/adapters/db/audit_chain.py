@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from radflow.adapters.db import tables as t
 from radflow.domain.audit import GENESIS, Anchor, AuditRecord, VerifyReport, chain_mac, verify_chain
 
-# Any constant works; it only has to be the same in every process of one installation.
+# Any constant works; it only has to be the same in every process of one installation. The lock is
+# paired with the schema's hash because advisory locks are database-wide: installations sharing one
+# database in separate schemas must not wait on each other's sequencer.
 _SEQUENCER_LOCK = 7_305_001
 
 
@@ -42,7 +44,8 @@ def link_pending(engine: Engine, session_factory: sessionmaker[Session], key: by
     """Give unsequenced records their place in the chain; returns how many were linked."""
     with session_factory() as session:
         if engine.dialect.name == "postgresql":
-            got_lock = session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _SEQUENCER_LOCK})
+            got_lock = session.execute(text("SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))"),
+                                       {"k": _SEQUENCER_LOCK})
             if not got_lock.scalar_one():
                 session.rollback()
                 return 0  # another sequencer is at work
