@@ -123,3 +123,9 @@ def normalise_phone(raw: str) -> str:
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]  # NANP country code: match 1-555-… and 555-… as the same line
     return digits
+
+
+def phone_match_key(raw: str) -> str:
+    """The last seven digits of a phone number, the part two writings of one line always share ('' if fewer)."""
+    digits = normalise_phone(raw)
+    return digits[-7:] if len(digits) >= 7 else ""

@@ -149,3 +149,18 @@ def test_probable_duplicates_are_flagged_at_registration(radflow: Radflow, make_
     hits = client.get("/api/patients", headers=intake.headers, params={"q": "okafor"}).json()
     assert [h["patient_id"] for h in hits] == [first]
     assert date.fromisoformat(hits[0]["birth_date"]) == date(1968, 4, 12)
+
+
+def test_a_new_name_and_a_keyed_birth_date_are_still_caught_by_the_phone(radflow: Radflow,
+                                                                         make_user: UserFactory) -> None:
+    """Married name, day and month swapped: only the phone line, written another way, brings the record up."""
+    intake = make_user("intake")
+    client = TestClient(create_app(radflow, areas=False))
+    first, _ = register(client, intake.headers, "Okafor")
+    r = client.post("/api/patients", headers=intake.headers, json={
+        "family_name": "Adeyemi", "given_name": "Maria", "birth_date": "1968-12-04", "sex": "F",
+        "phone": "+1 (555) 201.0001"})
+    assert r.status_code == 201, r.text
+    assert r.json()["probable_duplicates"] == [first]
+    hits = client.get("/api/patients", headers=intake.headers, params={"q": "1-555-201-0001"}).json()
+    assert sorted(h["patient_id"] for h in hits) == sorted([first, r.json()["patient_id"]])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy.orm import registry, relationship
+from sqlalchemy import event
+from sqlalchemy.orm import Mapper, registry, relationship
 
 from radflow.adapters.db import tables as t
 from radflow.domain.audit import AuditRecord
@@ -14,6 +16,7 @@ from radflow.domain.order import Order, OrderTransitionRecord
 from radflow.domain.patient import Patient, PatientIdentifier
 from radflow.domain.referral import Coverage, Document, Referral
 from radflow.domain.users import User
+from radflow.domain.values import phone_match_key
 
 mapper_registry = registry(metadata=t.metadata)
 _started = False
@@ -36,7 +39,10 @@ def start_mappers(*extensions: MappingExtension) -> None:
     reg.map_imperatively(Patient, t.patients, properties={
         "identifiers": relationship(PatientIdentifier, cascade="all, delete-orphan", lazy="selectin",
                                     order_by=t.patient_identifiers.c.id),
+        "_phone_key": t.patients.c.phone_key,
     })
+    event.listen(Patient, "before_insert", _keep_phone_key)
+    event.listen(Patient, "before_update", _keep_phone_key)
     reg.map_imperatively(OrderTransitionRecord, t.order_transitions)
     reg.map_imperatively(Order, t.orders, version_id_col=t.orders.c.version, properties={
         "transitions": relationship(OrderTransitionRecord, cascade="all, delete-orphan", lazy="selectin",
@@ -53,3 +59,10 @@ def start_mappers(*extensions: MappingExtension) -> None:
     reg.map_imperatively(AuditRecord, t.audit_records)
     for extend in extensions:
         extend(reg)
+
+
+def _keep_phone_key(_mapper: Mapper[Any], _connection: Any, patient: Patient) -> None:
+    """Derive the stored phone match key from the phone on every write (the domain never sees it)."""
+    key = phone_match_key(patient.phone)
+    if getattr(patient, "_phone_key", None) != key:
+        patient._phone_key = key  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from radflow.domain.order import Order
 from radflow.domain.patient import Patient, PatientIdentifier
 from radflow.domain.referral import Coverage, Document, Referral
 from radflow.domain.users import User
-from radflow.domain.values import normalise_phone
+from radflow.domain.values import phone_match_key
 from radflow.services.unit_of_work import WebSession
 
 
@@ -42,14 +42,6 @@ class _Repository[T]:
         return found
 
 
-def phone_digits(column: Any) -> Any:
-    """The digits of a stored phone number, in SQL ('(555) 201-0001' -> '5552010001')."""
-    expression = column
-    for separator in ("-", " ", "(", ")", ".", "+", "/"):
-        expression = func.replace(expression, separator, "")
-    return expression
-
-
 class SqlPatients(_Repository[Patient]):
     """Patients in SQL."""
 
@@ -63,9 +55,9 @@ class SqlPatients(_Repository[Patient]):
     def duplicate_candidates(self, birth_date: date, phone: str, family_name: str) -> list[Patient]:
         conditions = [t.patients.c.birth_date == birth_date,
                       func.upper(t.patients.c.family_name) == family_name.upper()]
-        digits = normalise_phone(phone)
-        if digits:
-            conditions.append(phone_digits(t.patients.c.phone).contains(digits[-7:]))
+        key = phone_match_key(phone)
+        if key:
+            conditions.append(t.patients.c.phone_key == key)
         stmt = select(Patient).where(or_(*conditions), t.patients.c.merged_into_id.is_(None)).limit(200)
         return list(self.session.scalars(stmt))
 

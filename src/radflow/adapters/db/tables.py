@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 from radflow.adapters.db.types import EnumText, UtcDateTime, json_dict, json_list
@@ -57,6 +58,9 @@ patients = Table(
     Column("sex", EnumText(Sex, 1), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("phone", String(40), nullable=False, default=""),
+    # The phone's match key (domain.values.phone_match_key), kept by the mapping: the duplicate check
+    # and phone searches look it up by index instead of normalising every row's phone.
+    Column("phone_key", String(7), nullable=False, default="", server_default=""),
     Column("email", String(200), nullable=False, default=""),
     Column("address_line", String(200), nullable=False, default=""),
     Column("city", String(100), nullable=False, default=""),
@@ -69,7 +73,10 @@ patients = Table(
     Index("ix_patients_birth_date", "birth_date"),
     Index("ix_patients_phone", "phone"),
     Index("ix_patients_family_name", "family_name"),
+    Index("ix_patients_phone_key", "phone_key"),
 )
+# The duplicate check compares family names case-blind; without this index it reads every patient.
+Index("ix_patients_family_upper", func.upper(patients.c.family_name))
 
 patient_identifiers = Table(
     "patient_identifiers", metadata,

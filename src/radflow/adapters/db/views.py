@@ -11,7 +11,6 @@ from sqlalchemy import Select, Text, and_, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from radflow.adapters.db import tables as t
-from radflow.adapters.db.repositories import phone_digits
 from radflow.adapters.db.types import UtcDateTime
 from radflow.domain.audit import AuditRecord
 from radflow.domain.authorization import AuthorizationState
@@ -105,7 +104,7 @@ class SqlReadModel:
         whole_number = normalise_phone(text)
         if len(whole_number) >= 7 and _PHONE_TEXT.fullmatch(text.strip()):
             # A phone number however it was typed: "(555) 773-1000", "+1 555.773.1000".
-            conditions.append(phone_digits(p.c.phone).contains(whole_number[-7:]))
+            conditions.append(p.c.phone_key == whole_number[-7:])
             text = ""
         for word in text.replace(",", " ").split():
             like = f"{word.lower()}%"
@@ -113,7 +112,7 @@ class SqlReadModel:
             conditions.append(or_(
                 func.lower(p.c.family_name).like(like), func.lower(p.c.given_name).like(like),
                 p.c.id.in_(select(ident.c.patient_id).where(ident.c.value == word)),
-                *([phone_digits(p.c.phone).contains(digits[-7:])] if len(digits) >= 7 else []),
+                *([p.c.phone_key == digits[-7:]] if len(digits) >= 7 else []),
             ))
         if conditions:
             stmt = stmt.where(and_(*conditions))

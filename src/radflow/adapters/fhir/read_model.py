@@ -23,7 +23,7 @@ from radflow.domain.audit import AuditRecord, Outcome
 from radflow.domain.order import Order
 from radflow.domain.patient import Patient
 from radflow.domain.referral import Coverage
-from radflow.domain.values import normalise_phone
+from radflow.domain.values import normalise_phone, phone_match_key
 from radflow.services.views import OrderFilter
 
 
@@ -127,7 +127,9 @@ class SqlFhirReadModel:
             conditions += [p.c.birth_date < end] if end else []
         for phones in criteria.phones:
             digits = [normalise_phone(phone) for phone in phones if normalise_phone(phone)]
-            conditions.append(_any([_phone_digits(p.c.phone).in_((d, f"1{d}")) for d in digits]))
+            # The indexed match key narrows to a handful of rows before the exact digits are compared.
+            conditions.append(_any([and_(p.c.phone_key == phone_match_key(d),
+                                         _phone_digits(p.c.phone).in_((d, f"1{d}"))) for d in digits]))
         return self._page(Patient, p, conditions, (p.c.family_name, p.c.given_name, p.c.id), page)
 
     @staticmethod

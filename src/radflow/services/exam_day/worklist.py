@@ -247,10 +247,22 @@ def snapshot_scheduled_exam(uow: UnitOfWork, order: Order, at: datetime) -> None
 _BOOKING_EVENTS = {OrderEvent.BOOKED.value, OrderEvent.RESCHEDULED.value}
 
 
+def _may_be_listed(state: str | None) -> bool:
+    """Whether an order in this state can have a worklist item under any room's trigger."""
+    try:
+        order_state = OrderState(state) if state else None
+    except ValueError:
+        return True  # unknown to this table: project to be safe
+    return order_state is not None and any(worklist_step_status(order_state, trigger) is not None
+                                           for trigger in WorklistTrigger)
+
+
 def on_order_transitioned(event: DomainEvent, uow: UnitOfWork) -> None:
     """Re-project an order that moved; snapshot the booked exam when it was booked or moved."""
     if not isinstance(event, OrderTransitioned):
         return
+    if not (_may_be_listed(event.from_state) or _may_be_listed(event.to_state)):
+        return  # neither before nor after on any worklist (intake, reading, reporting): nothing to project
     order = uow.orders.find(event.order_id)
     if order is None:
         return

@@ -102,6 +102,8 @@ def follow_order(event: DomainEvent, uow: UnitOfWork) -> None:
         order_event = OrderEvent(event.event)
     except ValueError:
         return
+    if order_event not in _RELEASE and order_event not in _ATTEND and order_event is not OrderEvent.NO_SHOW:
+        return  # nothing to do to the appointment: spare the query on every other transition
     appointment = appointments(uow).live_for_order(event.order_id)
     if appointment is None or appointment.state is not AppointmentState.BOOKED:
         return
