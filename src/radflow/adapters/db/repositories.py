@@ -176,7 +176,10 @@ class SqlJobs:
         for pending in self.session.new:
             if isinstance(pending, Job) and pending.key == key:
                 return pending
-        return self.session.scalars(select(Job).where(t.jobs.c.key == key)).first()
+        # Pending jobs were looked at above and flushed ones are in the table: flushing everything else
+        # the unit of work holds before this look-up would only split its inserts into more round trips.
+        with self.session.no_autoflush:
+            return self.session.scalars(select(Job).where(t.jobs.c.key == key)).first()
 
 
 class SqlAudit:
