@@ -164,6 +164,16 @@ class RecordsRequest(Aggregate):
         self.extended, self.extension_reason = True, reason.strip()
         self.due_at = self.due_at + timedelta(days=EXTENSION_DAYS)
 
+    def note_deadline_notice(self, kind: str, told: list[str], *, at: datetime, by: str = "system") -> None:
+        """Who was told about the deadline: near (`due_soon`), passed (`overdue`), moved (`extension_sent`)."""
+        self.log = [*self.log, {"at": at.isoformat(), "by": by, "event": kind,
+                                "note": ", ".join(told) or "nobody to tell: no active manager"}]
+
+    @property
+    def worked_by(self) -> str:
+        """Who started preparing the copy ('' while nobody has)."""
+        return next((str(entry["by"]) for entry in reversed(self.log) if entry.get("event") == RE.START.value), "")
+
     def attach_release_form(self, document_id: str, *, at: datetime, by: str) -> None:
         """The signed release form arrived."""
         self.release_form_document_id = document_id

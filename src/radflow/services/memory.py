@@ -21,7 +21,7 @@ from radflow.domain.jobs import Job
 from radflow.domain.order import Order
 from radflow.domain.patient import Patient
 from radflow.domain.referral import Coverage, Document, Referral
-from radflow.domain.users import User
+from radflow.domain.users import Role, User
 from radflow.domain.values import normalise_phone
 from radflow.services.unit_of_work import EventHandler, UnitOfWork, WebSession
 
@@ -152,6 +152,9 @@ class MemoryUsers(_Table[User]):
 
     def by_npi(self, npi: str) -> list[User]:
         return self.where(npi=npi)
+
+    def active_with_role(self, role: Role) -> list[User]:
+        return sorted((u for u in self.rows.values() if u.active and u.role is role), key=lambda u: u.username)
 
 
 class MemoryJobs(_Table[Job]):

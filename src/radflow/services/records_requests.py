@@ -5,23 +5,35 @@ Each request is due 30 days after it was received (one 30-day extension, in writ
 45 CFR 164.524(b)(2)); a copy for a third party waits for the patient's signed release form, filed as a
 document on the request's patient. Fulfilling a request for report copies by e-mail or mail sends the
 reports' PDFs through the message gateway with a stable key.
+
+Nothing waits on someone opening the screen: a week before the deadline the person preparing the copy
+(or, while nobody has started, the managers) is told that it is due, and on the deadline the managers
+are told it is overdue — durable jobs keyed by the request and its deadline, so an extension plans a new
+pair and the old ones find nothing to do. An extension sends the individual the written statement the
+rule asks for: the reason for the delay and the date by which they will have an answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 from radflow.domain.distribution import DeliveryChannel
 from radflow.domain.errors import NotFound, ValidationError
 from radflow.domain.ids import new_id
+from radflow.domain.jobs import Job
 from radflow.domain.policy import AccessTarget, Action
 from radflow.domain.records_request import DeliveryMethod, RecordsRequest, RequestedItem
-from radflow.domain.users import Principal, Role
+from radflow.domain.users import Principal, Role, User
 from radflow.services.access import guard
 from radflow.services.audit import record_access
 from radflow.services.bus import Handler
 from radflow.services.context import ServiceContext
+from radflow.services.critical_results import contact_of
+from radflow.services.distribution import schedule_job
 from radflow.services.documents import AttachDocument, attach_document_in
+from radflow.services.jobs import JobHandler
 from radflow.services.patient_communication import patient_contact
 from radflow.services.patient_release import exam_name, printer_of
 from radflow.services.ports import Attachment, OutboundMessage
@@ -51,6 +63,66 @@ class RequestRecords:
     requester_name: str = ""
 
 
+DEADLINE = "records.deadline"
+WARN_DAYS = 7  # a week leaves time to find the images or chase a release form
+
+
+def _plan_deadline_notices(uow: UnitOfWork, request: RecordsRequest, now: datetime) -> None:
+    """Write the request's due-soon and overdue jobs for its current deadline."""
+    for kind, at in (("due_soon", request.due_at - timedelta(days=WARN_DAYS)), ("overdue", request.due_at)):
+        schedule_job(uow, DEADLINE, f"{DEADLINE}:{request.id}:{request.due_at.isoformat()}:{kind}",
+                     {"request_id": request.id, "due_at": request.due_at.isoformat(), "notice": kind},
+                     due_at=max(at, now), now=now)
+
+
+def _user(uow: UnitOfWork, user_id: str) -> list[User]:
+    try:
+        return [uow.users.get(user_id)] if user_id else []
+    except NotFound:
+        return []
+
+
+def deadline_job(job: Job, uow: UnitOfWork, ctx: ServiceContext) -> dict[str, Any] | None:
+    """Job: tell the desk that an open request is due within a week, or overdue (managers)."""
+    request = records_requests_in(uow).get(str(job.payload["request_id"]))
+    notice = str(job.payload["notice"])
+    if not request.is_open or request.due_at.isoformat() != job.payload["due_at"]:
+        return {"skipped": request.state.value if not request.is_open else "deadline moved"}
+    people = [] if notice == "overdue" else [u for u in _user(uow, request.worked_by) if u.active]
+    people = people or uow.users.active_with_role(Role.MANAGER)
+    due = request.due_at.astimezone(ctx.settings.zone).strftime("%d %B %Y")
+    # Minimum necessary over a text: the request's reference and the date, no patient name.
+    subject = (f"Records request {request.id[:8]} overdue since {due}" if notice == "overdue"
+               else f"Records request {request.id[:8]} due {due}")
+    body = (f"{subject}: {', '.join(request.items).replace('_', ' ')} by {request.delivery}, still "
+            f"{request.state.value.replace('_', ' ')}. 45 CFR 164.524 gives 30 days"
+            f"{' (extended once already)' if request.extended else ' (one 30-day extension, in writing)'}. "
+            f"Desk: /results/records-requests. — {ctx.settings.center_name}")
+    told = []
+    for person in people:
+        channel, address = contact_of(person)
+        ctx.gateway.send(OutboundMessage(key=f"{job.key}:{person.id}", channel=channel, to=address, subject=subject,
+                                         body=body, patient_id=request.patient_id))
+        told.append(f"{person.display_name or person.username} ({channel})")
+    request.note_deadline_notice(notice, told, at=ctx.clock.now())
+    return {"notice": notice, "told": told}
+
+
+def _tell_of_extension(uow: UnitOfWork, ctx: ServiceContext, request: RecordsRequest) -> str:
+    """Send the individual the written statement of the delay (164.524(b)(2)(ii)); returns how it went."""
+    patient = uow.patients.get(request.patient_id)
+    channel, address = patient_contact(uow, patient, with_attachment=False)
+    zone, center = ctx.settings.zone, ctx.settings
+    asked, due = (moment.astimezone(zone).strftime("%d %B %Y") for moment in (request.received_at, request.due_at))
+    receipt = ctx.gateway.send(OutboundMessage(
+        key=f"records:{request.id}:extension", channel=channel.value, to=address,
+        subject="Your request for copies of your imaging records",
+        body=(f"We need more time to answer your request of {asked}: {request.extension_reason}. You will have "
+              f"our answer by {due}. Questions: {center.center_phone}. — {center.center_name}"),
+        patient_id=patient.id))
+    return f"statement of the delay sent by {channel.value} ({receipt.gateway_reference})"
+
+
 def request_records(cmd: RequestRecords, uow: UnitOfWork, ctx: ServiceContext) -> str:
     """Record the request, due in 30 days (audited); returns its id."""
     guard(cmd.actor, Action.RECORDS_REQUEST, AccessTarget(patient_id=cmd.patient_id), object_type="patient",
@@ -67,6 +139,7 @@ def request_records(cmd: RequestRecords, uow: UnitOfWork, ctx: ServiceContext) -
             requester_name=cmd.requester_name or (patient.display_name if cmd.actor.role is Role.PATIENT else ""),
             third_party=cmd.third_party, recipient=cmd.recipient, release_form_document_id="")
         records_requests_in(uow).add(request)
+        _plan_deadline_notices(uow, request, request.received_at)
         _audit(uow, ctx, cmd.actor, request, "request", f"{', '.join(request.items)} by {request.delivery}")
         uow.commit()
         return request.id
@@ -159,6 +232,8 @@ def work_records_request(cmd: WorkRecordsRequest, uow: UnitOfWork, ctx: ServiceC
             request.start(at=now, by=by)
         elif cmd.step == "extend":
             request.extend(reason=cmd.text, at=now, by=by)
+            _plan_deadline_notices(uow, request, now)
+            request.note_deadline_notice("extension_sent", [_tell_of_extension(uow, ctx, request)], at=now, by=by)
         elif cmd.step == "fulfil":
             sent = _send_copies(uow, ctx, request) if cmd.send_copies else ""
             request.fulfil(answer="; ".join(p for p in (cmd.text, sent) if p), at=now, by=by)
@@ -207,3 +282,4 @@ HANDLERS: dict[type, Handler] = {
     RequestRecords: request_records, AttachReleaseForm: attach_release_form,
     WorkRecordsRequest: work_records_request, ListRecordsRequests: list_records_requests,
 }
+JOB_HANDLERS: dict[str, JobHandler] = {DEADLINE: deadline_job}

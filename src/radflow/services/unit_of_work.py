@@ -23,7 +23,7 @@ from radflow.domain.jobs import Job
 from radflow.domain.order import Order
 from radflow.domain.patient import Patient
 from radflow.domain.referral import Coverage, Document, Referral
-from radflow.domain.users import User
+from radflow.domain.users import Role, User
 
 
 class PatientRepository(Protocol):
@@ -90,6 +90,7 @@ class UserRepository(Protocol):
     def get(self, user_id: str) -> User: ...
     def by_username(self, username: str) -> User | None: ...
     def by_npi(self, npi: str) -> list[User]: ...
+    def active_with_role(self, role: Role) -> list[User]: ...
 
 
 class JobRepository(Protocol):

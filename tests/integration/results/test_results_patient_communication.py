@@ -178,3 +178,41 @@ def test_a_records_request_is_due_in_30_days_extends_once_and_a_third_party_copy
     assert [r["state"] for r in mine] == ["fulfilled"]
     other = new_study(radflow, "CT-CHEST")
     assert api.get(f"/api/patients/{other.patient_id}/records-requests", headers=patient.headers).status_code == 403
+
+
+def test_a_records_request_warns_the_desk_a_week_ahead_and_the_managers_when_overdue(
+        radflow: Radflow, make_user: UserFactory, clock: FakeClock, gateway: RecordingGateway) -> None:
+    api = TestClient(create_app(radflow))
+    desk, manager = make_user("front_desk"), make_user("manager")
+    study = new_study(radflow, "CT-CHEST")
+    patient = make_user("patient", patient_id=study.patient_id)
+    asked = {"patient_id": study.patient_id, "items": ["images"], "delivery": "portal"}
+    worked = ok(api.post("/api/records-requests", headers=patient.headers, json=asked), 201)["id"]
+    extended = ok(api.post("/api/records-requests", headers=patient.headers, json=asked), 201)["id"]
+    clock.advance(days=1)
+    ok(api.post(f"/api/records-requests/{worked}/start", headers=desk.headers, json={}))
+    ok(api.post(f"/api/records-requests/{extended}/extend", headers=desk.headers,
+                json={"text": "the older images are archived off site"}))
+    (statement,) = [m for m in gateway.sent if m.key == f"records:{extended}:extension"]
+    assert "archived off site" in statement.body and "by " in statement.body
+
+    def told(request_id: str) -> list[str]:
+        return [m.to for m in gateway.sent if m.key.startswith(f"records.deadline:{request_id}:")]
+
+    clock.advance(days=21, hours=23)  # 22 days 23 hours after the request: not yet a week before
+    drain(radflow)
+    assert told(worked) == []
+    clock.advance(hours=2)
+    drain(radflow)
+    assert told(worked) == [desk.principal.username]  # whoever is preparing it hears first
+    assert told(extended) == []  # its deadline moved by 30 days
+    clock.advance(days=7)
+    drain(radflow)
+    assert told(worked) == [desk.principal.username, manager.principal.username]
+    assert "overdue" in gateway.sent[-1].subject and study.patient_id not in gateway.sent[-1].body
+    events = [e["event"] for e in ok(api.get("/api/records-requests", headers=desk.headers))["requests"][0]["log"]]
+    assert events[-2:] == ["due_soon", "overdue"]
+    ok(api.post(f"/api/records-requests/{worked}/fulfil", headers=desk.headers, json={"text": "on the portal"}))
+    clock.advance(days=23)
+    drain(radflow)
+    assert told(extended) == [manager.principal.username]  # nobody started it: the managers hear

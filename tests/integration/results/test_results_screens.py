@@ -121,6 +121,10 @@ def test_referrer_patient_and_desk_through_the_screens(radflow: Radflow, make_us
     assert "report copies by mail" in requests.text
     (request_id,) = re.findall(r'action="/results/records-requests/([0-9a-f]{32})/start"', requests.text)
     assert desk.post(f"/results/records-requests/{request_id}/start", {}).status_code == 303
+    clock.advance(days=24)  # a week before the deadline the one preparing the copy is reminded
+    drain(radflow)
+    desk = signed_in(app, make_user, "front_desk")  # a new shift (the first one's session has long expired)
+    assert "reminder sent to" in desk.get("/results/records-requests").text
     assert desk.post(f"/results/records-requests/{request_id}/fulfil",
                      {"text": "mailed", "send_copies": "on"}).status_code == 303
     assert "No open requests." in desk.get("/results/records-requests").text

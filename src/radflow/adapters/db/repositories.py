@@ -16,7 +16,7 @@ from radflow.domain.jobs import Job
 from radflow.domain.order import Order
 from radflow.domain.patient import Patient, PatientIdentifier
 from radflow.domain.referral import Coverage, Document, Referral
-from radflow.domain.users import User
+from radflow.domain.users import Role, User
 from radflow.domain.values import phone_match_key
 from radflow.services.unit_of_work import WebSession
 
@@ -150,6 +150,10 @@ class SqlUsers(_Repository[User]):
 
     def by_npi(self, npi: str) -> list[User]:
         return list(self.session.scalars(select(User).where(t.users.c.npi == npi)))
+
+    def active_with_role(self, role: Role) -> list[User]:
+        stmt = select(User).where(t.users.c.role == role, t.users.c.active.is_(True)).order_by(t.users.c.username)
+        return list(self.session.scalars(stmt))
 
 
 class SqlJobs:
