@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from radflow.adapters.db import hl7_tables as h
 from radflow.adapters.db import tables as t
-from radflow.adapters.hl7.acks import AckCode, AckError, build_ack
-from radflow.adapters.hl7.errors import ErrorCode
-from radflow.adapters.hl7.mllp import MllpListener
-from radflow.adapters.hl7.parsing import read_header_best_effort
 from radflow.bootstrap import Radflow
 from radflow.domain.users import Principal, Role
 from radflow.entrypoints.worker import work_once
@@ -55,55 +46,6 @@ def count(radflow: Radflow, table: str) -> int:
               "documents": t.documents, "referrals": t.referrals}
     with radflow.session_factory() as session:
         return int(session.execute(select(func.count()).select_from(tables[table])).scalar_one())
-
-
-class Partner:
-    """A partner system's MLLP endpoint (an EHR's inbound interface): records what it gets, answers as told."""
-
-    def __init__(self) -> None:
-        self.received: list[bytes] = []
-        self.answer_code = "AA"
-        self.echo_control_id = True
-        self._loop = asyncio.new_event_loop()
-        self.listener = MllpListener(self._handle, host="127.0.0.1", port=0, idle_timeout_s=30)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _handle(self, raw: bytes, peer: str) -> bytes:
-        self.received.append(raw)
-        header = read_header_best_effort(raw)
-        assert header is not None
-        if not self.echo_control_id:
-            header = replace(header, control_id="SOMETHING-ELSE")
-        error = None if self.answer_code in ("AA", "CA") else AckError(ErrorCode.APPLICATION_INTERNAL_ERROR,
-                                                                      "partner database unavailable")
-        return build_ack(header, AckCode(self.answer_code), at=datetime.now(UTC), error=error)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self.listener.start())
-        self._loop.run_forever()
-
-    def __enter__(self) -> Partner:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while self.listener.port == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.listener.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    @property
-    def port(self) -> int:
-        """The bound port."""
-        return self.listener.port
-
-    def segments(self, index: int, name: str) -> list[list[str]]:
-        """Every segment `name` of the index-th message received, split into fields."""
-        text = self.received[index].decode("utf-8", "replace")
-        return [line.split("|") for line in text.split("\r") if line.startswith(name)]
 
 
 def drain(radflow: Radflow, owner: str = "test-worker", rounds: int = 50) -> int:

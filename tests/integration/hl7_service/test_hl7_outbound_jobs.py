@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from hl7_service_support import ADMIN, DATA, Partner, drain, load_mapping_text, sample
+from hl7_service_support import ADMIN, DATA, drain, load_mapping_text, sample
 
+from radflow.adapters.hl7.partner import FakePartner
 from radflow.bootstrap import Radflow
 from radflow.domain.clock import FakeClock
 from radflow.domain.ids import new_id
@@ -23,13 +24,13 @@ PEER = "127.0.0.1:5000"
 
 
 @pytest.fixture
-def partner() -> Iterator[Partner]:
-    with Partner() as endpoint:
+def partner() -> Iterator[FakePartner]:
+    with FakePartner() as endpoint:
         yield endpoint
 
 
 @pytest.fixture
-def wired(radflow: Radflow, partner: Partner) -> Hl7Inbound:
+def wired(radflow: Radflow, partner: FakePartner) -> Hl7Inbound:
     """The sample mapping with EPIC's status, reports and application ACKs sent to the partner endpoint."""
     text = (DATA / "mapping.yaml").read_text().replace("host: epic-interface.mainhosp.example", "host: 127.0.0.1")
     text = text.replace("port: 6661", f"port: {partner.port}").replace("port: 6662", f"port: {partner.port}")
@@ -44,7 +45,7 @@ def jobs(radflow: Radflow, kind: str) -> list[Job]:
 
 
 def test_each_state_change_goes_to_the_placer_as_orm_with_orc_sc_and_table_0038(
-        radflow: Radflow, wired: Hl7Inbound, partner: Partner) -> None:
+        radflow: Radflow, wired: Hl7Inbound, partner: FakePartner) -> None:
     wired.handle(sample("epic_orm_o01_251_two_orders.hl7"), PEER)
     wired.handle(sample("epic_orm_o01_251_discontinue.hl7"), PEER)  # PL-5003 cancelled
     drain(radflow)
@@ -60,7 +61,7 @@ def test_each_state_change_goes_to_the_placer_as_orm_with_orc_sc_and_table_0038(
 
 
 def test_msh10_is_derived_from_the_job_and_kept_on_every_retry(
-        radflow: Radflow, wired: Hl7Inbound, partner: Partner, clock: FakeClock) -> None:
+        radflow: Radflow, wired: Hl7Inbound, partner: FakePartner, clock: FakeClock) -> None:
     partner.answer_code = "AE"
     wired.handle(sample("epic_orm_o01_251_new.hl7"), PEER)
     drain(radflow)
@@ -73,7 +74,7 @@ def test_msh10_is_derived_from_the_job_and_kept_on_every_retry(
 
 
 def test_an_ack_for_another_message_is_not_taken_as_delivery(
-        radflow: Radflow, wired: Hl7Inbound, partner: Partner) -> None:
+        radflow: Radflow, wired: Hl7Inbound, partner: FakePartner) -> None:
     partner.echo_control_id = False
     wired.handle(sample("epic_orm_o01_251_new.hl7"), PEER)
     drain(radflow)
@@ -82,7 +83,7 @@ def test_an_ack_for_another_message_is_not_taken_as_delivery(
 
 
 def test_a_message_that_keeps_failing_goes_dead_and_resend_delivers_it_with_the_same_msh10(
-        radflow: Radflow, wired: Hl7Inbound, partner: Partner, clock: FakeClock) -> None:
+        radflow: Radflow, wired: Hl7Inbound, partner: FakePartner, clock: FakeClock) -> None:
     partner.answer_code = "AR"
     wired.handle(sample("epic_orm_o01_251_new.hl7"), PEER)
     for _ in range(12):
@@ -102,7 +103,7 @@ def test_a_message_that_keeps_failing_goes_dead_and_resend_delivers_it_with_the_
 
 
 def test_one_destination_gets_its_messages_one_at_a_time_in_order(
-        radflow: Radflow, wired: Hl7Inbound, partner: Partner, clock: FakeClock) -> None:
+        radflow: Radflow, wired: Hl7Inbound, partner: FakePartner, clock: FakeClock) -> None:
     partner.answer_code = "AE"
     wired.handle(sample("epic_orm_o01_251_two_orders.hl7"), PEER)
     drain(radflow)
@@ -116,7 +117,7 @@ def test_one_destination_gets_its_messages_one_at_a_time_in_order(
 
 
 def test_a_signed_report_goes_to_the_placer_as_oru_r01_final(
-        radflow: Radflow, wired: Hl7Inbound, partner: Partner) -> None:
+        radflow: Radflow, wired: Hl7Inbound, partner: FakePartner) -> None:
     wired.handle(sample("epic_orm_o01_251_new.hl7"), PEER)
     drain(radflow)
     with radflow.uow() as uow:
@@ -142,7 +143,7 @@ def test_a_signed_report_goes_to_the_placer_as_oru_r01_final(
 
 
 def test_enhanced_mode_application_ack_is_delivered_to_the_return_destination(
-        radflow: Radflow, wired: Hl7Inbound, partner: Partner) -> None:
+        radflow: Radflow, wired: Hl7Inbound, partner: FakePartner) -> None:
     reply = wired.handle(sample("epic_orm_o01_251_new.hl7").replace(b"|AL|NE|", b"|AL|AL|"), PEER)
     assert b"MSA|CA|EPIC000101" in reply
     drain(radflow)

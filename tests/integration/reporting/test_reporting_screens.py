@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
-from httpx import Response
 from reporting_world import COVERING_NPI, ORDERING_NPI, new_study
 
 from radflow.bootstrap import Radflow
@@ -16,40 +12,9 @@ from radflow.domain.clock import FakeClock
 from radflow.entrypoints.api.app import create_app
 from radflow.entrypoints.worker import work_once
 from radflow_test_support import UserFactory, backends
+from screen_support import signed_in
 
 pytestmark = pytest.mark.parametrize("test_settings", backends(), indirect=True)
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@dataclass
-class Person:
-    """A browser signed in through the login form."""
-
-    client: TestClient
-    csrf: str = ""
-
-    def get(self, url: str) -> Response:
-        page = self.client.get(url, follow_redirects=True)
-        found = _CSRF.search(page.text)
-        self.csrf = found.group(1) if found else self.csrf
-        return page
-
-    def post(self, url: str, data: dict[str, str | list[str]]) -> Response:
-        return self.client.post(url, data={**data, "csrf_token": self.csrf}, follow_redirects=False)
-
-
-def signed_in(app: FastAPI, make_user: UserFactory, role: str, **kwargs: object) -> Person:
-    user = make_user(role, **kwargs)
-    client = TestClient(app, base_url="http://testserver")
-    login = client.get("/login")
-    token = _CSRF.search(login.text)
-    assert token
-    answer = client.post("/login", data={"username": user.principal.username, "password": user.password,
-                                         "csrf_token": token.group(1)}, follow_redirects=False)
-    assert answer.status_code == 303, answer.text
-    return Person(client)
-
-
 def test_head_ct_hemorrhage_through_the_screens(radflow: Radflow, make_user: UserFactory, clock: FakeClock) -> None:
     app = create_app(radflow)
     rad = signed_in(app, make_user, "radiologist")

@@ -7,17 +7,11 @@ EHR is a small MLLP endpoint that acknowledges every message.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
-from radflow.adapters.hl7.acks import AckCode, build_ack
-from radflow.adapters.hl7.mllp import MllpListener
-from radflow.adapters.hl7.parsing import read_header_best_effort
 from radflow.bootstrap import Radflow
 from radflow.domain.lifecycle import OrderEvent, OrderState
 from radflow.domain.users import Principal, Role
@@ -139,45 +133,3 @@ def load_mapping(radflow: Radflow, port: int) -> None:
     """Load the partner's mapping as `radflow hl7 mapping load` does."""
     radflow.bus.handle(LoadMapping(actor=Principal.system("test-admin", role=Role.ADMIN), content=mapping_text(port),
                                    source="mapping.yaml"))
-
-
-class Partner:
-    """The placer's EHR: an MLLP endpoint that keeps what it gets and answers AA."""
-
-    def __init__(self) -> None:
-        self.received: list[bytes] = []
-        self._loop = asyncio.new_event_loop()
-        self.listener = MllpListener(self._handle, host="127.0.0.1", port=0, idle_timeout_s=30)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _handle(self, raw: bytes, peer: str) -> bytes:
-        self.received.append(raw)
-        header = read_header_best_effort(raw)
-        assert header is not None
-        return build_ack(header, AckCode("AA"), at=datetime.now(UTC))
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self.listener.start())
-        self._loop.run_forever()
-
-    def __enter__(self) -> Partner:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while self.listener.port == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.listener.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    @property
-    def port(self) -> int:
-        """The bound port."""
-        return self.listener.port
-
-    def message_types(self) -> list[str]:
-        """MSH-9 of every message received, in order."""
-        return [raw.split(b"\r", 1)[0].decode("latin-1").split("|")[8] for raw in self.received]

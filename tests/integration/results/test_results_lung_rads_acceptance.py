@@ -13,8 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.communication import Communication
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
-from results_world import COVERING_NPI, LUNG_RADS_3, ORDERING_NPI, Partner, drain, load_mapping, new_study
+from results_world import COVERING_NPI, LUNG_RADS_3, ORDERING_NPI, drain, load_mapping, new_study
 
+from radflow.adapters.hl7.partner import FakePartner
 from radflow.bootstrap import Radflow
 from radflow.domain.clock import FakeClock
 from radflow.entrypoints.api.app import create_app
@@ -30,14 +31,14 @@ def ok(response: Any, status: int = 200) -> Any:
 
 
 @pytest.fixture
-def partner() -> Iterator[Partner]:
-    with Partner() as endpoint:
+def partner() -> Iterator[FakePartner]:
+    with FakePartner() as endpoint:
         yield endpoint
 
 
 def test_lung_rads_3_chest_ct_is_distributed_followed_up_reminded_and_closed_by_the_follow_up_ct(
         radflow: Radflow, make_user: UserFactory, clock: FakeClock, gateway: RecordingGateway,
-        partner: Partner) -> None:
+        partner: FakePartner) -> None:
     api = TestClient(create_app(radflow))
     rad = make_user("radiologist")
     referrer = make_user("referring_provider", npi=ORDERING_NPI, username="drorder")
