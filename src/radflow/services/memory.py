@@ -17,12 +17,14 @@ from radflow.domain.audit import AuditRecord
 from radflow.domain.authorization import Authorization, AuthorizationState
 from radflow.domain.errors import NotFound
 from radflow.domain.events import DomainEvent
-from radflow.domain.jobs import Job
+from radflow.domain.jobs import Job, JobEvent, JobState
 from radflow.domain.order import Order
 from radflow.domain.patient import Patient
 from radflow.domain.referral import Coverage, Document, Referral
 from radflow.domain.users import Role, User
 from radflow.domain.values import normalise_phone
+from radflow.services.context import ServiceContext
+from radflow.services.jobs import JobHandler
 from radflow.services.unit_of_work import EventHandler, UnitOfWork, WebSession
 
 
@@ -169,6 +171,28 @@ class MemoryJobs(_Table[Job]):
     def by_key(self, key: str) -> Job | None:
         found = self.where(key=key)
         return found[0] if found else None
+
+
+def run_due_jobs(uow_factory: Callable[[], UnitOfWork], handlers: Mapping[str, JobHandler],
+                 ctx: ServiceContext) -> list[dict[str, Any]]:
+    """Run every job due now on in-memory units of work, in due order, the way the worker does (the job's
+    effect and its done mark committed together); returns each job's kind and result."""
+    results: list[dict[str, Any]] = []
+    while True:
+        with uow_factory() as uow:
+            jobs = uow.jobs
+            assert isinstance(jobs, MemoryJobs), "run_due_jobs drives the in-memory job repository"
+            due = sorted((j for j in jobs.rows.values() if j.state is JobState.PENDING and j.due_at <= ctx.clock.now()),
+                         key=lambda j: (j.due_at, j.created_at))
+            if not due:
+                return results
+            job = due[0]
+            job.apply(JobEvent.CLAIM)
+            job.attempts += 1
+            result = handlers[job.kind](job, uow, ctx) or {}
+            job.succeed(at=ctx.clock.now(), result=result)
+            uow.commit()
+            results.append({"kind": job.kind, **result})
 
 
 class MemoryAudit:

@@ -12,7 +12,6 @@ from radflow.catalog.loader import Catalog
 from radflow.config import Settings
 from radflow.domain.clock import FakeClock
 from radflow.domain.ids import new_id
-from radflow.domain.jobs import JobEvent, JobState
 from radflow.domain.lifecycle import OrderEvent
 from radflow.domain.order import Laterality, Order, Track
 from radflow.domain.patient import RADFLOW_AUTHORITY, Patient, PatientIdentifier, Sex
@@ -21,7 +20,7 @@ from radflow.domain.reading import ReportingPolicy
 from radflow.domain.users import Principal, Role, User
 from radflow.services.bus import ServiceBus
 from radflow.services.context import ServiceContext
-from radflow.services.memory import InMemoryUnitOfWork, MemoryStore
+from radflow.services.memory import InMemoryUnitOfWork, MemoryStore, run_due_jobs
 from radflow.services.ports import RecordingGateway
 from radflow.services.unit_of_work import UnitOfWork
 from radflow.wiring import Area
@@ -162,21 +161,7 @@ class ReadingRoom:
 
     def run_due_jobs(self) -> list[dict[str, Any]]:
         """Run every job due now, in due order, the way the worker does (effect and done mark together)."""
-        results: list[dict[str, Any]] = []
-        while True:
-            with self.uow() as uow:
-                due = sorted((j for j in uow.jobs.rows.values()  # type: ignore[attr-defined]
-                              if j.state is JobState.PENDING and j.due_at <= self.clock.now()),
-                             key=lambda j: (j.due_at, j.created_at))
-                if not due:
-                    return results
-                job = due[0]
-                job.apply(JobEvent.CLAIM)
-                job.attempts += 1
-                result = self.jobs[job.kind](job, uow, self.ctx) or {}
-                job.succeed(at=self.clock.now(), result=result)
-                uow.commit()
-                results.append({"kind": job.kind, **result})
+        return run_due_jobs(self.uow, self.jobs, self.ctx)
 
     def jobs_of(self, kind: str) -> list[Any]:
         """Jobs of one kind, in creation order."""
