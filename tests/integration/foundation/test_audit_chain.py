@@ -117,18 +117,3 @@ def test_cli_verify_exits_non_zero_and_names_the_break(trail: Radflow) -> None:
     assert broken.returncode == 1
     assert "seq 4" in broken.stdout and "modified" in broken.stdout
 
-
-def test_sequencer_lock_is_per_installation_schema(radflow: Radflow) -> None:
-    """Advisory locks span the database: another schema's sequencer must not stall this one's."""
-    if radflow.engine.dialect.name != "postgresql":
-        pytest.skip("advisory locks are PostgreSQL's")
-    seed_world(radflow)
-    with radflow.engine.connect() as other:
-        other.execute(text("SELECT pg_advisory_lock(7305001, hashtext('some_other_installation'))"))
-        assert linked(radflow) >= 6
-        seed_world(radflow)
-        other.execute(text("SELECT pg_advisory_lock(7305001, hashtext(current_schema()))"))
-        assert linked(radflow) == 0  # this installation's sequencer is busy elsewhere: wait, link nothing
-        other.execute(text("SELECT pg_advisory_unlock_all()"))
-        other.commit()
-    assert linked(radflow) > 0
