@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
 
 from radflow.domain.capacity.calendar import local_instant
 from radflow.domain.capacity.intervals import Interval, intersect, merged, subtract
@@ -81,6 +82,15 @@ def _availability(need: ExamNeed, picture: CapacityPicture, patient: PatientPict
     return [w for w in subtract(merged(windows), blocked) if w[1] - w[0] >= minutes]
 
 
+def _cut_at_midnights(periods: Sequence[Interval], picture: CapacityPicture, zone: ZoneInfo) -> list[Interval]:
+    """The periods cut at the site's local midnights: a batch plan keeps each exam inside the day it starts
+    (the optimizer's format, rule 6), while a single booking may run past midnight on a 24-hour scanner."""
+    line = picture.line
+    days = [(line.minute(local_instant(day, 0, zone)), line.minute(local_instant(day, 1440, zone)))
+            for day in line.local_dates(zone)]
+    return intersect(list(periods), days)
+
+
 def build_snapshot(picture: CapacityPicture, needs: Sequence[ExamNeed], patients: Mapping[str, PatientPicture],
                    *, name: str = "backlog") -> SnapshotParts:
     """The optimizer's snapshot of `needs` on the capacity of `picture` (minute 0 = the line's origin)."""
@@ -89,7 +99,8 @@ def build_snapshot(picture: CapacityPicture, needs: Sequence[ExamNeed], patients
     for calendar in picture.calendars.values():
         scanner = calendar.scanner
         tokens = {_weight_token(w) for w in weights if scanner.table_limit_kg is None or w <= scanner.table_limit_kg}
-        usable = subtract(calendar.usable_unreserved(picture.now), picture.occupied.get(scanner.id, ()))
+        usable = _cut_at_midnights(subtract(calendar.usable_unreserved(picture.now),
+                                            picture.occupied.get(scanner.id, ())), picture, calendar.site.zone)
         scanners.append(ScannerCapacity(scanner_id=scanner.id, site=scanner.site_id,
                                         modality=modality_group(scanner.modality),
                                         capabilities=frozenset(scanner.capabilities | tokens),

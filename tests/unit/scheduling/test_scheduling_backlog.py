@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from scheduling_center import SchedulingCenter, ny
+from datetime import time
 
+from scheduling_center import NY, SchedulingCenter, ny, scanner
+
+from radflow.catalog.loader import Catalog
 from radflow.scheduling.plans import LineStatus, ProposedPlan
 from radflow.services.scheduling.backlog import (
     AcceptPlanLines,
@@ -90,3 +93,17 @@ def test_booked_appointments_are_capacity_the_plan_works_around(center: Scheduli
     plan = propose(center)
     line = plan.lines[0]
     assert line.order_id == stat and line.start is not None and line.start >= ny(2, 9, 15)
+
+
+def test_a_batch_plan_keeps_each_exam_inside_the_day_it_starts(catalog: Catalog) -> None:
+    every_day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    center = SchedulingCenter(catalog, scanners=[scanner("CT9", "CT", hours=("00:00", "24:00"), days=every_day)])
+    center.clock.set(ny(2, 22, 50))  # 20-minute slots from 22:50: one would straddle midnight
+    for _ in range(12):
+        center.order("CT-HEAD")
+    plan = propose(center)
+    starts = [(line.start.astimezone(NY), line.end.astimezone(NY)) for line in plan.lines
+              if line.start is not None and line.end is not None]
+    assert len(starts) == 12
+    assert all(start.date() == end.date() or end.time() == time(0) for start, end in starts)
+    assert any(start.date() > ny(2, 22, 50).astimezone(NY).date() for start, _ in starts)  # the night went on

@@ -36,8 +36,11 @@ def test_a_scanner_open_around_the_clock_has_23_hours_on_the_spring_forward_sund
     minutes = [min(b, SPRING.minute(sunday[1])) - max(a, SPRING.minute(sunday[0]))
                for a, b in calendar.usable if a < SPRING.minute(sunday[1]) and b > SPRING.minute(sunday[0])]
     assert sum(minutes) == 23 * 60
-    # Each day stays its own period: an exam never runs past midnight.
-    assert all(b - a <= 25 * 60 for a, b in calendar.usable)
+    # Open straight through: the days join at midnight, so an exam may run past it.
+    assert calendar.usable == [(0, SPRING.length)]
+    # A scanner that closes in the evening still does: its days stay apart.
+    evenings = resolve_scanner(read_scanner(scanner("MR1", "MR")), read_site(SITE), [], SPRING)
+    assert all(b - a == 12 * 60 for a, b in evenings.usable)
 
 
 def test_a_holiday_closes_the_whole_local_day_and_its_supervision() -> None:

@@ -161,3 +161,15 @@ def test_options_are_spread_over_scanners_and_days(center: SchedulingCenter) -> 
 def test_the_timeline_of_a_search_starts_now(center: SchedulingCenter) -> None:
     line = Timeline.covering(center.clock.now(), center.clock.now() + timedelta(days=14))
     assert line.minute(center.clock.now()) == 0
+
+
+def test_a_scanner_open_around_the_clock_takes_a_booking_across_midnight(catalog: Catalog) -> None:
+    every_day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    center = SchedulingCenter(catalog, scanners=[scanner("CT9", "CT", hours=("00:00", "24:00"), days=every_day),
+                                                 scanner("CT1", "CT")])
+    center.clock.set(ny(2, 23, 30))
+    late = center.order("CT-HEAD")
+    book(center, late, "CT9", ny(2, 23, 55))  # runs into Tuesday: the scanner never closed
+    assert center.state(late) == "scheduled"
+    assert all(local(o.end).hour <= 19 and local(o.start).date() == local(o.end).date()
+               for o in search(center, center.order("CT-HEAD"), limit=40).offers if o.scanner_id == "CT1")

@@ -116,7 +116,7 @@ class ResolvedBlock:
 class ScannerCalendar:
     """One scanner's capacity on the minute line, before bookings are taken out.
 
-    `opening` are its opening periods (per day); `usable` the staffed, open parts outside closures,
+    `opening` are its opening periods (touching ones joined); `usable` the staffed, open parts outside closures,
     each inside one opening period; `reserved` the slot-template blocks that lie in `usable`.
     """
 
@@ -142,7 +142,9 @@ class ScannerCalendar:
 def resolve_scanner(scanner: Scanner, site: Site, closures: Iterable[Closure], line: Timeline) -> ScannerCalendar:
     """Opening ∩ staffed − holidays − this scanner's maintenance, downtime and unstaffed closures."""
     zone = site.zone
-    opening = weekly_to_minutes(scanner.opening, zone, line)
+    # Periods that touch are one: a scanner open until midnight and again from midnight (an emergency
+    # CT around the clock) is open straight through, and an exam may run past midnight on it.
+    opening = merged(weekly_to_minutes(scanner.opening, zone, line))
     staffed = merged(weekly_to_minutes(scanner.shifts, zone, line))
     blocked = closure_minutes(
         (c for c in closures
