@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from enum import StrEnum
 
+from radflow.domain.errors import RadflowError
 from radflow.domain.jobs import JobState
 from radflow.services.context import ServiceContext
 from radflow.services.jobs import JobHandler
@@ -26,11 +27,13 @@ class JobOutcome(StrEnum):
 def run_claimed_job(job_id: str, owner: str, uow_factory: UnitOfWorkFactory, ctx: ServiceContext,
                     handlers: Mapping[str, JobHandler]) -> JobOutcome:
     """Run a job this worker holds the lease on."""
+    kind = "?"
     try:
         with uow_factory() as uow:
             job = uow.jobs.get(job_id)
             if job.state is not JobState.RUNNING or job.lease_owner != owner:
                 return JobOutcome.LOST
+            kind = job.kind
             handler = handlers.get(job.kind)
             if handler is None:
                 raise LookupError(f"no handler for job kind '{job.kind}'")
@@ -39,7 +42,10 @@ def run_claimed_job(job_id: str, owner: str, uow_factory: UnitOfWorkFactory, ctx
             uow.commit()
             return JobOutcome.DONE
     except Exception as error:  # process boundary: one job's failure must never stop the worker
-        log.warning("job %s failed: %s", job_id, error, exc_info=True)
+        # A partner down or a refusal is the daily weather of interfaces: one line, and the job retries.
+        # Anything else is a defect and keeps its traceback.
+        expected = isinstance(error, RadflowError | OSError)
+        log.warning("job %s (%s) failed: %s", job_id, kind, error, exc_info=not expected)
         return _record_failure(job_id, owner, uow_factory, ctx, f"{type(error).__name__}: {error}")
 
 

@@ -102,3 +102,26 @@ def test_jobs_of_one_queue_run_in_order_and_the_same_key_is_enqueued_once(radflo
     second = radflow.job_queue.claim("w2", clock.now(), LEASE)
     assert len(second) == 1 and second != first
 
+
+
+def test_a_partner_down_is_one_log_line_and_a_defect_keeps_its_traceback(
+        radflow: Radflow, gateway: RecordingGateway, clock: FakeClock, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    incomplete_referral(radflow)
+    gateway.fail_next = 1  # ConnectionError: the fax gateway is down
+    with caplog.at_level("WARNING", logger="radflow.jobs"):
+        work_once(radflow, "w1")
+    (down,) = caplog.records
+    assert "documentation_request" in down.getMessage() and "gateway unavailable" in down.getMessage()
+    assert not down.exc_info
+    caplog.clear()
+
+    def broken(*_: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setitem(radflow.jobs, "documentation_request", broken)
+    clock.advance(seconds=16)
+    with caplog.at_level("WARNING", logger="radflow.jobs"):
+        work_once(radflow, "w1")
+    (defect,) = caplog.records
+    assert defect.exc_info is not None and defect.exc_info[0] is KeyError
