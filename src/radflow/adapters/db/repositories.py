@@ -32,6 +32,11 @@ class _Repository[T]:
         self.session.add(item)
 
     def find(self, item_id: str) -> T | None:
+        # Something added in this unit of work is not in the identity map until flushed: hand it back
+        # as it is, rather than flushing everything pending and reading it again.
+        for pending in self.session.new:
+            if type(pending) is self.model and pending.id == item_id:
+                return pending  # type: ignore[no-any-return]
         found: T | None = self.session.get(self.model, item_id)
         return found
 
