@@ -73,13 +73,21 @@ USERS = (
 #: Seeding steps of later areas, run in order after the foundation's: (module, function); each function
 #: gets the wired app, the fake clock, and a dict of what was seeded so far (it may add to it).
 DemoStep = Callable[[Radflow, FakeClock, dict[str, object], Console], None]
+# The week's history comes first (HL7 traffic, the reading room, results); then the clock is brought to
+# the present, so that the bookings lie ahead and "today" on the exam-day screens is the real today.
 EXTRA_STEPS: tuple[tuple[str, str], ...] = (
-    ("radflow.entrypoints.demo_scheduling", "seed"),
-    ("radflow.entrypoints.demo_exam_day", "seed"),
     ("radflow.entrypoints.demo_hl7", "seed"),
     ("radflow.entrypoints.demo_reporting", "seed"),
     ("radflow.entrypoints.demo_results", "seed"),
+    ("radflow.entrypoints.demo", "to_the_present"),
+    ("radflow.entrypoints.demo_scheduling", "seed"),
+    ("radflow.entrypoints.demo_exam_day", "seed"),
 )
+
+
+def to_the_present(radflow: Radflow, clock: FakeClock, seeded: dict[str, object], console: Console) -> None:
+    """Bring the demo's clock to the wall clock (never back): what follows happens today."""
+    clock.set(max(clock.now(), datetime.now(UTC)))
 
 
 def _extra_steps() -> list[DemoStep]:

@@ -135,7 +135,11 @@ def seed(radflow: Radflow, clock: FakeClock, seeded: dict[str, object], console:
         return
     rad, referrer = (users[name].principal("demo") for name in ("rad", "drwho"))  # type: ignore[union-attr]
     ldct = str(reporting["ldct_final"])
+    # The mammograms were done and read yesterday; the reading room's critical result is minutes old.
+    present = clock.now()
+    clock.set(present - timedelta(days=1))
     mammograms = _read_mammograms(radflow, clock, rad, patients, REFERRER_NPI)
+    clock.set(max(clock.now(), present))
     ran = _run_now(radflow)
     # The referrer opened the Lung-RADS report (the mammograms wait unopened in the inbox).
     radflow.bus.handle(OpenInboxReport(actor=referrer, order_id=ldct))

@@ -104,6 +104,9 @@ def _more_referrals(radflow: Radflow, seeded: dict[str, object]) -> None:
             ordering_provider_npi=DEMO_REFERRER_NPI, ordering_provider_name="Dr. Robin Referrer"),)))
 
 
+LEFT_FOR_THE_SCHEDULER = 3
+
+
 def seed(radflow: Radflow, clock: FakeClock, seeded: dict[str, object], console: Console) -> None:
     """Configure the center's capacity, then book every ready order at its best option."""
     manager = Principal.system("demo", role=Role.MANAGER)
@@ -123,7 +126,8 @@ def seed(radflow: Radflow, clock: FakeClock, seeded: dict[str, object], console:
     with radflow.uow() as uow:
         ready = [order.id for order in backlog(uow).ready_orders(200)]
     booked: dict[str, str] = {}
-    for order_id in ready:
+    # The last few stay ready, for the scheduler to book from the screens.
+    for order_id in ready[:-LEFT_FOR_THE_SCHEDULER] if len(ready) > LEFT_FOR_THE_SCHEDULER + 1 else ready:
         try:
             found: SlotSearch = radflow.bus.handle(FindSlots(actor=scheduler, order_id=order_id, limit=1))
             if not found.offers:
@@ -134,9 +138,9 @@ def seed(radflow: Radflow, clock: FakeClock, seeded: dict[str, object], console:
                                                                   note="demo"))
         except RadflowError as refused:
             console.print(f"[yellow]demo: order {order_id} not booked: {refused.message}[/yellow]")
-        clock.advance(minutes=7)
     seeded["appointments"] = booked
     mr_ready = seeded.get("mr_ready")
     if isinstance(mr_ready, str) and mr_ready in booked:
         seeded["mr_ready_appointment"] = booked[mr_ready]
-    console.print(f"scheduling: {len(SITES)} sites, {len(SCANNERS)} scanners, {len(booked)} appointments booked")
+    console.print(f"scheduling: {len(SITES)} sites, {len(SCANNERS)} scanners, {len(booked)} appointments booked, "
+                  f"{len(ready) - len(booked)} orders left to book on /scheduling")
