@@ -28,6 +28,15 @@ def register(client: TestClient, headers: dict[str, str], family: str) -> tuple[
     return pid, r.json()["coverage_id"]
 
 
+def register_again(client: TestClient, headers: dict[str, str], family: str, phone: str) -> dict[str, Any]:
+    """Maria of `register` registered a second time: birth day and month swapped, the phone written anew."""
+    r = client.post("/api/patients", headers=headers, json={
+        "family_name": family, "given_name": "Maria", "birth_date": "1968-12-04", "sex": "F", "phone": phone})
+    assert r.status_code == 201, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
 def refer(client: TestClient, headers: dict[str, str], pid: str, order: dict[str, Any]) -> dict[str, Any]:
     r = client.post("/api/referrals", headers=headers, json={
         "patient_id": pid, "channel": "fax", "reply_fax": "555-300-4000",
@@ -136,11 +145,9 @@ def test_probable_duplicates_are_flagged_at_registration(radflow: Radflow, make_
     intake = make_user("intake")
     client = TestClient(create_app(radflow, areas=False))
     first, _ = register(client, intake.headers, "Okafor")
-    r = client.post("/api/patients", headers=intake.headers, json={
-        "family_name": "OKAFOR", "given_name": "Maria", "birth_date": "1968-12-04", "sex": "F",
-        "phone": "(555) 201-0001"})
-    assert r.json()["probable_duplicates"] == [first]
-    second = r.json()["patient_id"]
+    again = register_again(client, intake.headers, "OKAFOR", "(555) 201-0001")
+    assert again["probable_duplicates"] == [first]
+    second = again["patient_id"]
     detail = client.get(f"/api/patients/{second}", headers=intake.headers).json()
     assert [d["id"] for d in detail["duplicates"]] == [first]
     merged = client.post(f"/api/patients/{first}/merge", headers=intake.headers, json={"merged_id": second})
@@ -157,10 +164,7 @@ def test_a_new_name_and_a_keyed_birth_date_are_still_caught_by_the_phone(radflow
     intake = make_user("intake")
     client = TestClient(create_app(radflow, areas=False))
     first, _ = register(client, intake.headers, "Okafor")
-    r = client.post("/api/patients", headers=intake.headers, json={
-        "family_name": "Adeyemi", "given_name": "Maria", "birth_date": "1968-12-04", "sex": "F",
-        "phone": "+1 (555) 201.0001"})
-    assert r.status_code == 201, r.text
-    assert r.json()["probable_duplicates"] == [first]
+    again = register_again(client, intake.headers, "Adeyemi", "+1 (555) 201.0001")
+    assert again["probable_duplicates"] == [first]
     hits = client.get("/api/patients", headers=intake.headers, params={"q": "1-555-201-0001"}).json()
-    assert sorted(h["patient_id"] for h in hits) == sorted([first, r.json()["patient_id"]])
+    assert sorted(h["patient_id"] for h in hits) == sorted([first, again["patient_id"]])

@@ -28,7 +28,8 @@ def upgrade() -> None:
                         sa.column("phone_key", sa.String))
     connection = op.get_bind()
     rows = connection.execute(sa.select(patients.c.id, patients.c.phone).where(patients.c.phone != "")).all()
-    keyed = [{"row_id": row_id, "key": phone_match_key(phone)} for row_id, phone in rows if phone_match_key(phone)]
+    keys = {row_id: phone_match_key(phone) for row_id, phone in rows}
+    keyed = [{"row_id": row_id, "key": key} for row_id, key in keys.items() if key]
     if keyed:
         connection.execute(patients.update().where(patients.c.id == sa.bindparam("row_id"))
                            .values(phone_key=sa.bindparam("key")), keyed)
