@@ -314,7 +314,7 @@ def profile(kind: str, database_name: str, messages: int) -> None:
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             print(f"{kind} on {database_name}: {1000 * wall / messages:.1f} ms wall, "
                   f"{1000 * cpu / messages:.1f} ms CPU per message (profiler on)")
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+            pstats.Stats(profiler).sort_stats(os.environ.get("PROF_SORT", "cumulative")).print_stats(int(os.environ.get("PROF_N", "35")))
             wired.engine.dispose()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

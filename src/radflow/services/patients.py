@@ -71,12 +71,18 @@ def _validate_demographics(cmd: RegisterPatient, today: date) -> Sex:
         raise ValidationError(f"sex '{cmd.sex}' must be F, M, O or U", field="sex") from None
 
 
-def register_patient_in(uow: UnitOfWork, ctx: ServiceContext, cmd: RegisterPatient) -> RegisteredPatient:
-    """Register inside an open unit of work (used by intake and by HL7 ADT); no commit."""
+def register_patient_in(uow: UnitOfWork, ctx: ServiceContext, cmd: RegisterPatient, *,
+                        looked_up: tuple[str, str] | None = None) -> RegisteredPatient:
+    """Register inside an open unit of work (used by intake and by HL7 ADT); no commit.
+
+    `looked_up` is an (authority, value) the caller has just looked for in this unit of work and not found.
+    """
     guard(cmd.actor, Action.PATIENT_WRITE)
     now = ctx.clock.now()
     sex = _validate_demographics(cmd, now.date())
     for ident in cmd.identifiers:
+        if (ident.authority, ident.value) == looked_up:
+            continue
         existing = uow.patients.by_identifier(ident.authority, ident.value)
         if existing is not None:
             # The same identifier from the same authority is the same person: no second record.

@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, desc, event, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, registry, relationship, selectinload
 
 from radflow.adapters.db import hl7_tables as h
 from radflow.adapters.db import tables as t
 from radflow.domain.aggregate import Aggregate
-from radflow.domain.errors import Conflict, NotFound
+from radflow.domain.errors import NotFound
 from radflow.domain.hl7_message import Hl7Message, MessageReference, MessageStatus
 from radflow.domain.jobs import Job, JobState
 from radflow.services.interfaces.store import MessageSearch, MessageSummary, StoredKey, StoredMapping
@@ -64,14 +63,9 @@ class SqlHl7Messages:
         self._kept = keep_aggregates_alive(session)
 
     def add(self, message: Hl7Message) -> None:
-        # Written at once: a second connection delivering the same message waits here on the unique
-        # key until the first commits, then fails fast (and its retry answers with the first's ACK).
+        # Written with the rest of the unit of work: a second connection delivering the same message at
+        # the same moment fails on the unique key at its commit, and its retry answers with the first's ACK.
         self.session.add(message)
-        try:
-            self.session.flush()
-        except IntegrityError as taken:
-            raise Conflict(f"message {message.control_id} from {message.sending_application} is being stored "
-                           "by another connection") from taken
 
     def get(self, message_id: str) -> Hl7Message:
         # With its references: the monitor reads them after the unit of work has ended.

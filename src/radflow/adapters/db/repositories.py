@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from radflow.adapters.db import tables as t
+from radflow.domain.aggregate import Aggregate
 from radflow.domain.audit import AuditRecord
 from radflow.domain.authorization import Authorization, AuthorizationState
 from radflow.domain.errors import NotFound
@@ -185,10 +186,19 @@ class SqlJobs:
         for pending in self.session.new:
             if isinstance(pending, Job) and pending.key == key:
                 return pending
+        # A key naming a record this unit of work is adding (an order just received) cannot be in the
+        # table yet: ids are fresh random UUIDs, so the look-up is skipped.
+        if any(_names_new_record(key, pending) for pending in self.session.new):
+            return None
         # Pending jobs were looked at above and flushed ones are in the table: flushing everything else
         # the unit of work holds before this look-up would only split its inserts into more round trips.
         with self.session.no_autoflush:
             return self.session.scalars(select(Job).where(t.jobs.c.key == key)).first()
+
+
+def _names_new_record(key: str, pending: object) -> bool:
+    record_id = getattr(pending, "id", None)
+    return isinstance(pending, Aggregate) and isinstance(record_id, str) and len(record_id) == 32 and record_id in key
 
 
 class SqlAudit:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine
@@ -71,30 +72,38 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         seen = [*self.session.identity_map.values(), *self.session.new]
         return [obj for obj in seen if isinstance(obj, Aggregate)]
 
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        super().__exit__(exc_type, exc, tb)
+        # A refusal met by an automatic flush inside the block (a unique key another transaction took
+        # meanwhile) is a conflict like one met at the commit: the caller may try again.
+        refused = _refusal(exc) if isinstance(exc, Exception) else None
+        if refused is not None:
+            raise refused from exc
+
     def _commit(self) -> None:
         assert self.session is not None
         try:
             self.session.commit()
-        except StaleDataError as error:
+        except (StaleDataError, IntegrityError, OperationalError) as error:
             self.session.rollback()
-            raise Conflict("someone else changed this record at the same time; reload and try again") from error
-        except IntegrityError as error:
-            self.session.rollback()
-            raise Conflict(f"the database refused the change: {_constraint(error)}") from error
-        except OperationalError as error:
-            self.session.rollback()
-            if "locked" in str(error).lower() or "deadlock" in str(error).lower():
-                raise Conflict("the database was busy; try again") from error
-            raise
+            refused = _refusal(error)
+            if refused is None:
+                raise
+            raise refused from error
 
     def flush(self) -> None:
         """Send pending changes now (to learn database-assigned values), inside the transaction."""
         assert self.session is not None
         try:
             self.session.flush()
-        except IntegrityError as error:
+        except (IntegrityError, OperationalError) as error:
             self.session.rollback()
-            raise Conflict(f"the database refused the change: {_constraint(error)}") from error
+            refused = _refusal(error)
+            if refused is None:
+                raise
+            raise refused from error
 
     def rollback(self) -> None:
         """Discard everything not yet committed."""
@@ -108,6 +117,17 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         if self.session is not None:
             self.session.close()
             self.session = None
+
+
+def _refusal(error: Exception) -> Conflict | None:
+    """The Conflict a database refusal means, or None when the error is not one."""
+    if isinstance(error, StaleDataError):
+        return Conflict("someone else changed this record at the same time; reload and try again")
+    if isinstance(error, IntegrityError):
+        return Conflict(f"the database refused the change: {_constraint(error)}")
+    if isinstance(error, OperationalError) and any(w in str(error).lower() for w in ("locked", "deadlock")):
+        return Conflict("the database was busy; try again")
+    return None
 
 
 def _constraint(error: IntegrityError) -> str:

@@ -16,7 +16,8 @@ For every frame the listener hands over:
    stored, rejected, with its ERR, in a transaction of its own.
 
 The database's unique key on (MSH-3, MSH-4, MSH-10, variant) settles two connections delivering one
-message at once: the second commit fails, and its retry finds the first and answers with its ACK.
+message at once: the message row is written with the commit, the second commit fails on that key, and
+its retry finds the first and answers with its ACK.
 """
 
 from __future__ import annotations
@@ -119,6 +120,12 @@ class Hl7Inbound:
         raise refused
 
     def _attempt(self, frame: Frame) -> bytes:
+        try:
+            return self._store_and_apply(frame)
+        except Conflict as refused:  # met by a flush inside the unit of work: another transaction won
+            raise _CommitRefused(refused.message) from refused
+
+    def _store_and_apply(self, frame: Frame) -> bytes:
         failure: RadflowError | None = None
         with self.uow_factory() as uow:
             store = messages(uow)
@@ -137,14 +144,17 @@ class Hl7Inbound:
                 message = store.get(same.id)
                 message.delivered_again(at=now)
             else:
+                # Added once applied, with its outcome: one INSERT at the commit rather than an INSERT
+                # now and UPDATEs later (and nothing to undo when applying fails).
                 message = _new_message(frame, now, sender)
-                _store(store, message)
             if frame.error is None:
                 try:
                     reply = self._apply(uow, frame, mapping, message)
                 except RadflowError as error:
                     failure = error
                 else:
+                    if same is None:
+                        _store(store, message)
                     self._commit(uow)
                     return reply
         return self._reject(frame, failure)

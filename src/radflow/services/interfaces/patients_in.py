@@ -78,7 +78,7 @@ def find_or_register(uow: UnitOfWork, ctx: ServiceContext, actor: Principal, dem
         update_demographics(uow, ctx, actor, existing, demographics)
         found = FoundPatient(existing, created=False)
     else:
-        found = FoundPatient(_register(uow, ctx, actor, demographics), created=True)
+        found = FoundPatient(_register(uow, ctx, actor, demographics, looked_up=mrn), created=True)
     message.patient_id = found.patient.id
     message.refer_to(ReferenceKind.PATIENT, found.patient.id)
     return found
@@ -97,7 +97,8 @@ def find_known(uow: UnitOfWork, ctx: ServiceContext, actor: Principal, demograph
     return existing
 
 
-def _register(uow: UnitOfWork, ctx: ServiceContext, actor: Principal, demographics: PatientDemographics) -> Patient:
+def _register(uow: UnitOfWork, ctx: ServiceContext, actor: Principal, demographics: PatientDemographics,
+              *, looked_up: PatientIdentifier | None = None) -> Patient:
     name = demographics.name
     if demographics.birth_date is None:
         raise Hl7ContentError("PID-7 (date of birth) is required to register a patient radflow does not know yet",
@@ -116,7 +117,7 @@ def _register(uow: UnitOfWork, ctx: ServiceContext, actor: Principal, demographi
         postal_code=address.postal_code if address else "",
         identifiers=tuple(IdentifierInput(i.assigning_authority, i.value, i.identifier_type or "MR")
                           for i in _kept(demographics.identifiers)),
-    ))
+    ), looked_up=(looked_up.assigning_authority, looked_up.value) if looked_up is not None else None)
     patient = _active(uow, uow.patients.get(result.patient_id))
     if result.existing:  # another of the message's identifiers already named this person
         update_demographics(uow, ctx, actor, patient, demographics)
