@@ -299,6 +299,29 @@ def test_enhanced_mode_content_error_is_ca_on_the_connection_and_an_ae_applicati
     assert segment(job.payload["ack"].encode("latin-1"), "MSA")[1] == "AE"
 
 
+def test_two_new_orders_for_one_new_patient_at_once_register_the_patient_once(radflow: Radflow,
+                                                                             inbound: Hl7Inbound) -> None:
+    # Both transactions register MRN 884422; the loser meets the identifier's unique key in a flush
+    # before its commit, tries again, finds the winner's patient and adds only its order.
+    raw = sample("epic_orm_o01_251_new.hl7")
+    messages = [raw.replace(b"EPIC000101", f"EPIC00020{n}".encode()).replace(b"PL-5001", f"PL-600{n}".encode())
+                for n in range(4)]
+    barrier = threading.Barrier(len(messages))
+    replies: list[bytes] = []
+
+    def deliver(message: bytes) -> None:
+        barrier.wait()
+        replies.append(inbound.handle(message, PEER))
+
+    threads = [threading.Thread(target=deliver, args=(message,)) for message in messages]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(ack_code(reply) for reply in replies) == ["CA"] * 4  # the sample asks for enhanced mode
+    assert count(radflow, "patients") == 1 and count(radflow, "orders") == 4 and count(radflow, "messages") == 4
+
+
 def test_two_connections_delivering_one_message_at_once_apply_it_once(radflow: Radflow, inbound: Hl7Inbound) -> None:
     raw = sample("epic_orm_o01_251_two_orders.hl7")
     barrier = threading.Barrier(4)
