@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from radflow.adapters.db import tables as t
 from radflow.domain.aggregate import Aggregate
@@ -15,7 +15,7 @@ from radflow.domain.authorization import Authorization, AuthorizationState
 from radflow.domain.errors import NotFound
 from radflow.domain.jobs import Job
 from radflow.domain.order import Order
-from radflow.domain.patient import Patient, PatientIdentifier
+from radflow.domain.patient import Patient
 from radflow.domain.referral import Coverage, Document, Referral
 from radflow.domain.users import Role, User
 from radflow.domain.values import phone_match_key
@@ -54,9 +54,11 @@ class SqlPatients(_Repository[Patient]):
     model, label = Patient, "patient"
 
     def by_identifier(self, authority: str, value: str) -> Patient | None:
-        stmt = select(Patient).join(PatientIdentifier).where(
+        held = select(t.patient_identifiers.c.patient_id).where(
             t.patient_identifiers.c.authority == authority, t.patient_identifiers.c.value == value)
-        return self.session.scalars(stmt).first()
+        # The patient with all its identifiers in one round trip (an HL7 update reads them next).
+        stmt = select(Patient).where(t.patients.c.id.in_(held)).options(joinedload(Patient.identifiers))  # type: ignore[arg-type]
+        return self.session.scalars(stmt).unique().first()
 
     def duplicate_candidates(self, birth_date: date, phone: str, family_name: str) -> list[Patient]:
         conditions = [t.patients.c.birth_date == birth_date,
