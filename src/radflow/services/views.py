@@ -353,6 +353,8 @@ def find_probable_duplicates(cmd: FindProbableDuplicates, uow: UnitOfWork, ctx: 
                                   candidates)
         by_id = {patient.id: patient for patient in candidates}
         found = [by_id[patient_id] for patient_id in ids]
+        for patient in found:  # the screen shows their MRNs after the unit of work has ended
+            patient.mrn  # noqa: B018
         record_access(uow, ctx, cmd.actor, "patient.search", object_type="patient-list",
                       detail=f"{len(found)} probable duplicates before registration")
         uow.commit()

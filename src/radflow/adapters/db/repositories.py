@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, or_, select, text
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from radflow.adapters.db import tables as t
 from radflow.domain.aggregate import Aggregate
@@ -66,7 +66,10 @@ class SqlPatients(_Repository[Patient]):
         key = phone_match_key(phone)
         if key:
             conditions.append(t.patients.c.phone_key == key)
-        stmt = select(Patient).where(or_(*conditions), t.patients.c.merged_into_id.is_(None)).limit(200)
+        # Identifiers are left to be read on use: registration compares names, birth dates and phones only,
+        # and a center's every registration meets a score of people born the same day.
+        stmt = (select(Patient).where(or_(*conditions), t.patients.c.merged_into_id.is_(None))
+                .options(lazyload(Patient.identifiers)).limit(200))  # type: ignore[arg-type]
         return list(self.session.scalars(stmt))
 
 
