@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -29,14 +30,22 @@ def read_anchor(path: Path) -> Anchor | None:
 
 
 def write_anchor(path: Path, anchor: Anchor) -> None:
-    """Replace the anchor file atomically (write, fsync, rename)."""
+    """Replace the anchor file atomically (write, fsync, rename) unless it already anchors a later head."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("w") as handle:
-        json.dump({"seq": anchor.seq, "chain_mac": anchor.chain_mac}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
+    # Several workers anchor after their own sequencing transactions: a file lock orders them, so that
+    # no one's rename finds its temporary file taken by another and a later head is never replaced by
+    # an earlier one.
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = read_anchor(path)
+        if current is not None and current.seq >= anchor.seq:
+            return
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with temporary.open("w") as handle:
+            json.dump({"seq": anchor.seq, "chain_mac": anchor.chain_mac}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(path)
 
 
 def link_pending(engine: Engine, session_factory: sessionmaker[Session], key: bytes, anchor_path: Path,
