@@ -26,6 +26,11 @@ log = logging.getLogger("radflow.mllp")
 
 # SQLite has one writer (BEGIN IMMEDIATE): more threads would only queue on its lock.
 SQLITE_WORKERS = 2
+# Applying a message is mostly Python, which runs one thread at a time per process: a third thread
+# covers the database round trips, more only contend for the interpreter lock. Measured with 8
+# connections on PostgreSQL (bench/results/hl7.md): 1 thread 91 new orders/s, 2–3 threads 104–115,
+# 10 threads 75. More cores are used by more processes (RADFLOW_MLLP_REUSE_PORT), not more threads.
+POSTGRES_WORKERS = 3
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -44,13 +49,13 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
 
 
 def worker_count(radflow: Radflow) -> int:
-    """Threads applying messages: the setting, else the database pool's size (one connection each)."""
+    """Threads applying messages: the setting, else 3 on PostgreSQL (within the pool) and 2 on SQLite."""
     if radflow.settings.mllp_workers > 0:
         return radflow.settings.mllp_workers
     pool = radflow.engine.pool
     if radflow.engine.dialect.name == "sqlite" or not isinstance(pool, QueuePool):
         return SQLITE_WORKERS
-    return max(1, pool.size())
+    return max(1, min(POSTGRES_WORKERS, pool.size()))
 
 
 class LiveCounter:
