@@ -4,6 +4,7 @@ and PostgreSQL.
     .venv/bin/python bench/hl7_ingest.py [--db sqlite,postgres] [--kinds order,update,repeat]
                                          [--connections 1,8] [--seconds 20] [--workers N] [--processes N]
     .venv/bin/python bench/hl7_ingest.py --profile order|update|repeat [--db sqlite] [--messages 300]
+                                         [--sort cumulative|tottime] [--top 35]
 
 Each database is fresh (a SQLite file in a temporary directory — WAL, synchronous=FULL — or a
 PostgreSQL schema of its own, dropped afterwards) with the sample senders' mapping loaded. The server
@@ -290,7 +291,7 @@ def run(databases: list[str], kinds: list[str], connection_counts: list[int], se
         print(f"\nPostgreSQL: {postgres_settings()}")
 
 
-def profile(kind: str, database_name: str, messages: int) -> None:
+def profile(kind: str, database_name: str, messages: int, sort: str = "cumulative", top: int = 35) -> None:
     """Apply `messages` of one kind in this process under cProfile; print the top of the profile."""
     workdir = Path(tempfile.mkdtemp(prefix="hl7prof-"))
     try:
@@ -314,7 +315,7 @@ def profile(kind: str, database_name: str, messages: int) -> None:
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             print(f"{kind} on {database_name}: {1000 * wall / messages:.1f} ms wall, "
                   f"{1000 * cpu / messages:.1f} ms CPU per message (profiler on)")
-            pstats.Stats(profiler).sort_stats(os.environ.get("PROF_SORT", "cumulative")).print_stats(int(os.environ.get("PROF_N", "35")))
+            pstats.Stats(profiler).sort_stats(sort).print_stats(top)
             wired.engine.dispose()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -331,9 +332,11 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="radflow serve processes sharing the port")
     parser.add_argument("--profile", choices=("order", "update", "repeat"))
     parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--sort", default="cumulative", help="profile order: cumulative, tottime, ...")
+    parser.add_argument("--top", type=int, default=35, help="profile lines shown")
     args = parser.parse_args()
     if args.profile:
-        profile(args.profile, args.db.split(",")[0], args.messages)
+        profile(args.profile, args.db.split(",")[0], args.messages, args.sort, args.top)
         return
     run(args.db.split(","), args.kinds.split(","), [int(c) for c in args.connections.split(",")], args.seconds,
         args.workers, args.processes)
