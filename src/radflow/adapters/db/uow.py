@@ -87,11 +87,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         try:
             self.session.commit()
         except (StaleDataError, IntegrityError, OperationalError) as error:
-            self.session.rollback()
-            refused = _refusal(error)
-            if refused is None:
-                raise
-            raise refused from error
+            self._refused(error)
+            raise
 
     def flush(self) -> None:
         """Send pending changes now (to learn database-assigned values), inside the transaction."""
@@ -99,10 +96,15 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         try:
             self.session.flush()
         except (IntegrityError, OperationalError) as error:
-            self.session.rollback()
-            refused = _refusal(error)
-            if refused is None:
-                raise
+            self._refused(error)
+            raise
+
+    def _refused(self, error: Exception) -> None:
+        """Roll back after a database error; raise the Conflict it means, if it means one."""
+        assert self.session is not None
+        self.session.rollback()
+        refused = _refusal(error)
+        if refused is not None:
             raise refused from error
 
     def rollback(self) -> None:

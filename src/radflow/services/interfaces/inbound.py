@@ -50,7 +50,7 @@ from radflow.services.interfaces.orders_in import apply_order
 from radflow.services.interfaces.outbound import enqueue_application_ack, interface_name
 from radflow.services.interfaces.patients_in import apply_merge, apply_patient
 from radflow.services.interfaces.reports_in import apply_report
-from radflow.services.interfaces.store import Hl7MessageRepository, StoredKey, messages
+from radflow.services.interfaces.store import StoredKey, messages
 from radflow.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("radflow.hl7")
@@ -154,7 +154,7 @@ class Hl7Inbound:
                     failure = error
                 else:
                     if same is None:
-                        _store(store, message)
+                        store.add(message)
                     self._commit(uow)
                     return reply
         return self._reject(frame, failure)
@@ -178,7 +178,7 @@ class Hl7Inbound:
             sender = sender_of(mapping, frame.header) if frame.header is not None else None
             if same is None:
                 message = _new_message(frame, now, sender)
-                _store(store, message)
+                store.add(message)
             else:
                 message = store.get(same.id)
                 message.delivered_again(at=now)  # sent again while refused; still refused
@@ -211,7 +211,7 @@ class Hl7Inbound:
         sender = sender_of(mapping, frame.header) if frame.header is not None else None
         message = _new_message(frame, now, sender)
         message.variant = frame.digest
-        _store(messages(uow), message)
+        messages(uow).add(message)
         reception = self._refusal(uow, frame, error, message, sender)
         message.held(outcome_of(reception, error), original_id=original.id, by=LISTENER, at=now)
         record_access(uow, self.ctx, sender_principal(sender, frame.peer), "hl7.receive",
@@ -226,14 +226,6 @@ class Hl7Inbound:
             uow.commit()
         except Conflict as refused:
             raise _CommitRefused(refused.message) from refused
-
-
-def _store(store: Hl7MessageRepository, message: Hl7Message) -> None:
-    """Add a message row; the key taken meanwhile by another connection means: start again."""
-    try:
-        store.add(message)
-    except Conflict as taken:
-        raise _CommitRefused(taken.message) from taken
 
 
 def apply_stored(uow: UnitOfWork, ctx: ServiceContext, frame: Frame, mapping: InterfaceMapping | None,
